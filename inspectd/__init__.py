@@ -1,0 +1,3 @@
+"""inspectd: a streaming few-shot industrial inspection daemon."""
+
+__version__ = "0.1.0"
