@@ -1,0 +1,59 @@
+"""What a source or sink plugin implements, and what the daemon hands it.
+
+A source plugin is a factory ``(settings, SourceContext) -> FrameSource`` registered under the
+``inspectd.sources`` entry-point group; ``settings`` is the camera's (or MQTT input's) config entry.
+A sink plugin is a factory ``(SinkContext) -> ResultSink`` under ``inspectd.sinks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from inspectd.config import InspectdConfig
+from inspectd.daemon.frame import Frame, FrameInfo
+from inspectd.daemon.metrics import DaemonMetrics
+from inspectd.daemon.mqtt import MqttConnection
+from inspectd.daemon.result import Result
+from inspectd.daemon.topics import Topics
+
+
+class FrameSource(Protocol):
+    def start(self) -> None:
+        """Begin delivering frames (from own threads or MQTT callbacks); must not block."""
+
+    def stop(self) -> None:
+        """Stop delivering frames and release the device; returns when no more frames come."""
+
+
+class ResultSink(Protocol):
+    name: str
+
+    def publish(self, result: Result) -> None:
+        """Deliver one result; may raise (the daemon counts and logs the failure)."""
+
+    def close(self) -> None:
+        """Flush and release resources."""
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    name: str
+    emit: Callable[[Frame], None]
+    """Hand a decoded frame to the router (may wait for queue room)."""
+    reject: Callable[[FrameInfo, str, str], None]
+    """Answer a payload that never became a frame: (info, reason, message) -> an error result."""
+    set_up: Callable[[bool], None]
+    """Report that the source delivers frames (True) or lost its device (False)."""
+    mqtt: MqttConnection | None
+    log: Any
+
+
+@dataclass(frozen=True)
+class SinkContext:
+    config: InspectdConfig
+    topics: Topics | None
+    mqtt: MqttConnection | None
+    metrics: DaemonMetrics
+    log: Any

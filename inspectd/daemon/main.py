@@ -1,0 +1,45 @@
+"""What ``inspectd run`` and ``inspectd check-config`` do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from inspectd.config import ConfigError, InspectdConfig, load_config
+from inspectd.daemon.logs import configure_logging
+from inspectd.daemon.service import Daemon
+
+EXIT_CONFIG_ERROR = 2
+
+
+def check_config_file(path: Path) -> int:
+    """Validate a config file; print the problems (exit 2) or a one-line summary (exit 0)."""
+    config = _load_or_report(path)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    print(f"{path}: ok ({_summary(config)})")
+    return 0
+
+
+def run_from_file(path: Path) -> int:
+    """Run the daemon until SIGTERM/SIGINT; exit 0 after a clean drain, 2 on a bad config."""
+    config = _load_or_report(path)
+    if config is None:
+        return EXIT_CONFIG_ERROR
+    configure_logging(config.logging)
+    Daemon(config).run_forever()
+    return 0
+
+
+def _load_or_report(path: Path) -> InspectdConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return None
+
+
+def _summary(config: InspectdConfig) -> str:
+    broker = f"broker {config.broker.host}:{config.broker.port}" if config.broker else "no broker"
+    return (f"{len(config.products)} product(s), {len(config.cameras)} camera(s), "
+            f"{len(config.mqtt_inputs)} mqtt input(s), {broker}")

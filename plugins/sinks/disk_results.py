@@ -1,0 +1,76 @@
+"""Writes results to ``<results_dir>/<source>/<YYYY-MM-DD>/<frame_id>.json`` (+ overlay image).
+
+Retention: files older than ``retention_days`` and the oldest beyond ``max_files`` are deleted by a
+sweep every ``sweep_interval_s``. Names come from validated config (source) and generated ids (frame),
+never from network input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from inspectd.daemon.interfaces import SinkContext
+from inspectd.daemon.result import Result
+
+SECONDS_PER_DAY = 86400.0
+
+
+class DiskResultSink:
+    name = "disk"
+
+    def __init__(self, context: SinkContext) -> None:
+        if context.config.storage is None:
+            raise ValueError("the disk result sink needs a storage section")
+        self._settings = context.config.storage
+        self._log = context.log
+        self._next_sweep = 0.0
+
+    def publish(self, result: Result) -> None:
+        if self._settings.save == "none" or (self._settings.save == "fail" and result.verdict == "pass"):
+            return
+        day = time.strftime("%Y-%m-%d", time.gmtime(result.info.received_at))
+        folder = self._settings.results_dir / result.info.source / day
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / result.info.frame_id
+        if self._settings.save_images and result.heatmap is not None:
+            suffix = ".jpg" if result.heatmap.format == "jpeg" else ".png"
+            _write_atomic(stem.with_suffix(suffix), result.heatmap.data)
+        _write_atomic(stem.with_suffix(".json"), json.dumps(result.to_json()).encode())
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self._settings.sweep_interval_s
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Delete expired files and the oldest beyond the cap; then empty day folders."""
+        files = sorted(_all_files(self._settings.results_dir), key=lambda entry: entry[0])
+        expired = 0
+        if self._settings.retention_days > 0:
+            cutoff = time.time() - self._settings.retention_days * SECONDS_PER_DAY
+            expired = next((i for i, (mtime, _) in enumerate(files) if mtime >= cutoff), len(files))
+        if self._settings.max_files > 0:
+            expired = max(expired, len(files) - self._settings.max_files)
+        for _, path in files[:expired]:
+            path.unlink(missing_ok=True)
+        for folder in sorted(self._settings.results_dir.glob("*/*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if expired:
+            self._log.info("results_swept", deleted=expired, kept=len(files) - expired)
+
+    def close(self) -> None:
+        """Files are written synchronously; nothing to flush."""
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _all_files(root: Path) -> list[tuple[float, Path]]:
+    if not root.is_dir():
+        return []
+    return [(p.stat().st_mtime, p) for p in root.rglob("*") if p.is_file()]

@@ -1,0 +1,61 @@
+"""Plays the JPEG/PNG images of a folder, in name order, at the fps cap; with ``loop``, forever.
+
+Meant for demos and line trials without a camera: point it at a folder of part images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspectd.config.cameras import CameraConfig
+from inspectd.daemon.decode import PayloadError, timed_decode
+from inspectd.daemon.frame import Frame, FrameInfo
+from inspectd.daemon.interfaces import SourceContext
+from inspectd_plugins.sources.camera_thread import FrameClock, ThreadedSource
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+DEFAULT_FPS = 2.0
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The folder's JPEG/PNG files, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_frame(path: Path, source: str, part_id: str | None = None) -> Frame:
+    """Decode one image file into a frame; raises PayloadError (or OSError) when it cannot."""
+    image, decode_ms = timed_decode(path.read_bytes(), MAX_IMAGE_PIXELS)
+    info = FrameInfo(source=source, part_id=part_id, captured_at=path.stat().st_mtime, decode_ms=decode_ms)
+    return Frame(info, image)
+
+
+class ImageFolderSource(ThreadedSource):
+    def __init__(self, camera: CameraConfig, context: SourceContext) -> None:
+        super().__init__(camera, context)
+        self._folder = Path(camera.source.uri or "")
+
+    def _run(self) -> None:
+        clock = FrameClock(self._camera.fps or DEFAULT_FPS)
+        files = image_files(self._folder) if self._folder.is_dir() else []
+        if not files:
+            self._context.log.error("source_empty", folder=str(self._folder))
+            return
+        self._context.set_up(True)
+        while not self._stopping.is_set():
+            for path in files:
+                if not clock.wait_next(self._stopping):
+                    break
+                self._play(path)
+            if not self._camera.source.loop:
+                break
+        self._context.set_up(False)
+
+    def _play(self, path: Path) -> None:
+        try:
+            frame = read_frame(path, self._camera.name, part_id=path.stem)
+        except (PayloadError, OSError) as error:
+            reason = error.reason if isinstance(error, PayloadError) else "read_error"
+            self._context.reject(FrameInfo(source=self._camera.name, part_id=path.stem), reason, str(error))
+            return
+        self._context.emit(frame)

@@ -1,0 +1,70 @@
+"""Camera source over OpenCV VideoCapture: USB index, RTSP/HTTP URL or video file.
+
+Frames are read on the source's own thread. A stream that fails to open or stops delivering is
+reopened with exponential backoff (state 'down' meanwhile). A video file plays at its own frame rate
+(or the fps cap, if lower) and, with ``loop``, starts again at the end; without, the source ends.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+
+from inspectd.config.cameras import CameraConfig
+from inspectd.daemon.frame import Frame, FrameInfo
+from inspectd.daemon.interfaces import SourceContext
+from inspectd_plugins.sources.camera_thread import Backoff, FrameClock, ThreadedSource
+
+
+class VideoCaptureSource(ThreadedSource):
+    def __init__(self, camera: CameraConfig, context: SourceContext) -> None:
+        super().__init__(camera, context)
+        self._target = camera.source.index if camera.source.index is not None else camera.source.uri
+        self._is_file = isinstance(self._target, str) and "://" not in self._target
+
+    def _run(self) -> None:
+        backoff = Backoff(self._camera.reconnect_min_s, self._camera.reconnect_max_s)
+        while not self._stopping.is_set():
+            capture = cv2.VideoCapture(self._target)
+            try:
+                if not capture.isOpened():
+                    self._context.log.warning("source_open_failed", target=str(self._target), retry_s=backoff.delay_s)
+                    self._context.set_up(False)
+                    self._stopping.wait(backoff.failed())
+                    continue
+                backoff.succeeded()
+                self._context.set_up(True)
+                finished = self._read_frames(capture)
+            finally:
+                capture.release()
+            self._context.set_up(False)
+            if finished:
+                self._context.log.info("source_finished", target=str(self._target))
+                return
+            self._context.log.warning("source_lost", target=str(self._target), retry_s=backoff.delay_s)
+            self._stopping.wait(backoff.failed())
+
+    def _read_frames(self, capture: cv2.VideoCapture) -> bool:
+        """Emit frames until the stream fails (False) or a non-looping file ends (True)."""
+        fps = self._camera.fps
+        if self._is_file:
+            native = capture.get(cv2.CAP_PROP_FPS) or None
+            fps = min(f for f in (fps, native) if f) if (fps or native) else None
+        clock = FrameClock(fps)
+        frames_since_start = 0
+        while not self._stopping.is_set():
+            if self._is_file and not clock.wait_next(self._stopping):
+                return True
+            ok, image_bgr = capture.read()
+            if not ok:
+                rewound = self._is_file and self._camera.source.loop and frames_since_start > 0
+                if rewound and capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
+                    frames_since_start = 0
+                    continue
+                return self._is_file
+            frames_since_start += 1
+            if self._is_file or clock.due():  # a live stream is read at its own pace, surplus frames skipped
+                info = FrameInfo(source=self._camera.name, captured_at=time.time())
+                self._context.emit(Frame(info, cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)))
+        return True

@@ -1,0 +1,93 @@
+"""End to end against a real mosquitto: two products, real images as MQTT frames, results, heatmaps,
+metrics scraped over HTTP, bad payloads answered and counted."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from daemon_support import (MqttListener, daemon_config, decode_image, encode, fit_product_bank, json_frame,
+                            running_daemon, scrape, small_images)
+
+RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score", "calibrated_score", "threshold",
+                 "bank_version", "defects", "image", "latency_ms", "timestamps"}
+
+
+@pytest.fixture(scope="module")
+def banks_dir(tmp_path_factory, data_root):
+    banks = tmp_path_factory.mktemp("banks")
+    for product in ("bottle", "screw"):
+        fit_product_bank(banks, data_root, product)
+    return banks
+
+
+def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_root):
+    inputs = [
+        {"name": "bottle-station", "topic": "plant/line3/bottle/image", "product": "bottle", "payload": "json"},
+        {"name": "screw-station", "topic": "plant/line3/screw/image", "product": "screw", "payload": "raw",
+         "max_payload_bytes": 200_000},
+    ]
+    config = daemon_config(banks_dir, mqtt_broker, prefix="line3", mqtt_inputs=inputs)
+    bottles = small_images(data_root, "bottle", "test/good", 2) + small_images(data_root, "bottle", "test/broken_large", 2)
+    screws = small_images(data_root, "screw", "test/good", 3)
+    listener = MqttListener(mqtt_broker, "line3/#")
+    try:
+        with running_daemon(config) as daemon:
+            assert listener.wait_for("line3/available", 1)[-1] == b"online"
+            for i, image in enumerate(bottles):
+                listener.publish("plant/line3/bottle/image", json_frame(image, part_id=f"b{i}"))
+            for image in screws:
+                listener.publish("plant/line3/screw/image", encode(image, ".png"))
+            listener.publish("plant/line3/screw/image", b"\x89PNG not really")  # corrupt
+            listener.publish("plant/line3/screw/image", b"x" * 300_000)  # over the cap
+            listener.publish("plant/line3/bottle/image", b"{not json")
+
+            bottle_results = [json.loads(p) for p in listener.wait_for("line3/bottle-station/result", 5)]
+            screw_results = [json.loads(p) for p in listener.wait_for("line3/screw-station/result", 5)]
+            heatmaps = listener.wait_for("line3/bottle-station/heatmap", 4)
+            metrics = scrape(daemon.metrics_port)
+        offline = listener.wait_for("line3/available", 2)[-1]
+    finally:
+        listener.close()
+
+    answered = [r for r in bottle_results if r["verdict"] in ("pass", "fail")]
+    assert sorted(r["part_id"] for r in answered) == ["b0", "b1", "b2", "b3"]
+    for result in answered + [r for r in screw_results if r["verdict"] in ("pass", "fail")]:
+        assert RESULT_FIELDS <= result.keys()
+        assert result["bank_version"] == "v0001"
+        assert 0.0 <= result["calibrated_score"] <= 1.0 and result["threshold"] > 0
+        assert result["image"] == {"width": 128, "height": 128}
+        assert {"queue", "backbone", "search", "total"} <= result["latency_ms"].keys()
+    assert {r["verdict"] for r in answered} <= {"pass", "fail"}
+    assert any(r["verdict"] == "fail" for r in answered if r["part_id"] in ("b2", "b3")), "broken bottles pass"
+    for data in heatmaps:
+        assert decode_image(data).shape[:2] == (128, 128)
+    inline = [r for r in screw_results if r["verdict"] in ("pass", "fail")]
+    assert len(inline) == 3 and all(r["product"] == "screw" for r in inline)
+    for result in inline:
+        assert result["heatmap"]["format"] == "png"
+        assert decode_image(base64.b64decode(result["heatmap"]["base64"])).shape[:2] == (128, 128)
+    errors = {r["error"]["reason"] for r in bottle_results + screw_results if r["verdict"] == "error"}
+    assert errors == {"decode_error", "payload_too_large", "bad_json"}
+    assert offline == b"offline"
+
+    def value(name, **labels):
+        return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value("inspectd_frames_received_total", source="bottle-station") == 5
+    assert value("inspectd_frames_received_total", source="screw-station") == 5
+    assert value("inspectd_frames_processed_total", source="bottle-station") == 4
+    assert value("inspectd_frames_processed_total", source="screw-station") == 3
+    assert value("inspectd_frames_failed_total", source="screw-station", reason="decode_error") == 1
+    assert value("inspectd_frames_failed_total", source="screw-station", reason="payload_too_large") == 1
+    assert value("inspectd_frames_failed_total", source="bottle-station", reason="bad_json") == 1
+    verdicts = sum(value("inspectd_verdicts_total", product=p, verdict=v) for p in ("bottle", "screw") for v in ("pass", "fail"))
+    assert verdicts == 7
+    assert value("inspectd_bank_version", product="bottle") == 1
+    assert value("inspectd_bank_size", product="screw") > 0
+    assert value("inspectd_broker_connected") == 1
+    assert value("inspectd_source_up", source="bottle-station") == 1
+    assert value("inspectd_anomaly_score_count", product="bottle") == 4
+    assert value("inspectd_stage_latency_seconds_count", stage="backbone") == 7
