@@ -1,0 +1,34 @@
+"""Augmented copies of a golden image (rotations, flips, shifts) for the memory bank."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from inspectd.detector.settings import AugmentationSet
+
+
+def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
+    if degrees % 360 == 0:
+        return image
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def shift(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
+
+
+def augmented_copies(image: np.ndarray, augmentations: AugmentationSet) -> list[np.ndarray]:
+    """The image itself first, then every configured copy (each operator applied alone or in turn)."""
+    copies = [rotate(image, angle) for angle in augmentations.angles()]
+    if augmentations.hflip:
+        copies += [np.ascontiguousarray(c[:, ::-1]) for c in copies]
+    if augmentations.vflip:
+        copies += [np.ascontiguousarray(c[::-1]) for c in copies]
+    for offset in augmentations.shifts:
+        copies += [shift(image, offset, 0), shift(image, 0, offset)]
+    return copies

@@ -1,0 +1,176 @@
+"""The bank on disk: versioned, atomically written, self-describing, checked on load.
+
+<banks>/<product>/v0007/ holds ``memory.npz`` (arrays, loaded with allow_pickle=False),
+``manifest.json`` and ``SHA256SUMS`` (sha256 of both). Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inspectd.detector.settings import DetectorSettings
+
+FORMAT_VERSION = 1
+MEMORY_FILE = "memory.npz"
+MANIFEST_FILE = "manifest.json"
+CHECKSUM_FILE = "SHA256SUMS"
+PRODUCT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+VERSION_NAME = re.compile(r"^v(\d{4,})$")
+
+
+class BankError(Exception):
+    """A bank cannot be written or loaded; the message says why."""
+
+
+@dataclass
+class Bank:
+    memory: np.ndarray  # [M, D] float32 coreset of (embedded) patch features
+    manifest: dict
+    version: str = field(default="")
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["threshold"])
+
+    @property
+    def settings(self) -> DetectorSettings:
+        return DetectorSettings.from_dict(self.manifest["settings"])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def validate_product(product: str) -> str:
+    if not isinstance(product, str) or not PRODUCT_NAME.match(product) or product in (".", ".."):
+        raise BankError(f"invalid product name {product!r}: expected {PRODUCT_NAME.pattern}")
+    return product
+
+
+class BankStore:
+    """Versioned banks of every product under one directory."""
+
+    def __init__(self, banks_dir: Path) -> None:
+        self.banks_dir = Path(banks_dir)
+
+    def product_dir(self, product: str) -> Path:
+        return self.banks_dir / validate_product(product)
+
+    def versions(self, product: str) -> list[Path]:
+        directory = self.product_dir(product)
+        if not directory.is_dir():
+            return []
+        found = [p for p in directory.iterdir() if p.is_dir() and VERSION_NAME.match(p.name)]
+        return sorted(found, key=lambda p: int(p.name[1:]))
+
+    def latest(self, product: str) -> Path | None:
+        versions = self.versions(product)
+        return versions[-1] if versions else None
+
+    def write(self, product: str, bank: Bank) -> Path:
+        """Write ``bank`` as the product's next version; returns its directory."""
+        directory = self.product_dir(product)
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
+        try:
+            _write_files(staging, bank)
+            while True:
+                latest = self.latest(product)
+                number = int(latest.name[1:]) + 1 if latest else 1
+                target = directory / f"v{number:04d}"
+                try:
+                    os.rename(staging, target)  # atomic; fails if a concurrent writer took the name
+                    break
+                except OSError:
+                    if not target.exists():
+                        raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        bank.version = target.name
+        return target
+
+
+def _write_files(directory: Path, bank: Bank) -> None:
+    with open(directory / MEMORY_FILE, "wb") as handle:
+        np.savez(handle, memory=np.ascontiguousarray(bank.memory, dtype=np.float32))
+    (directory / MANIFEST_FILE).write_text(json.dumps(bank.manifest, indent=2, sort_keys=True))
+    sums = "".join(f"{_sha256(directory / name)}  {name}\n" for name in (MEMORY_FILE, MANIFEST_FILE))
+    (directory / CHECKSUM_FILE).write_text(sums)
+    for name in (MEMORY_FILE, MANIFEST_FILE, CHECKSUM_FILE):
+        with open(directory / name, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def load_bank(version_dir: Path) -> Bank:
+    """Load and verify a bank; raises BankError naming the problem."""
+    version_dir = Path(version_dir)
+    if not (version_dir / MANIFEST_FILE).is_file():
+        raise BankError(f"{version_dir}: missing manifest ({MANIFEST_FILE})")
+    _verify_checksums(version_dir)
+    try:
+        manifest = json.loads((version_dir / MANIFEST_FILE).read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BankError(f"{version_dir}: manifest is not valid JSON: {exc}") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BankError(f"{version_dir}: bank format version {manifest.get('format_version')!r} is not "
+                        f"supported (this inspectd reads version {FORMAT_VERSION})")
+    memory = _read_memory(version_dir / MEMORY_FILE)
+    if list(memory.shape) != manifest.get("memory_shape"):
+        raise BankError(f"{version_dir}: memory shape {list(memory.shape)} differs from the manifest's "
+                        f"{manifest.get('memory_shape')}")
+    _check_backbone(version_dir, manifest)
+    return Bank(memory=memory, manifest=manifest, version=version_dir.name)
+
+
+def _verify_checksums(version_dir: Path) -> None:
+    sums_path = version_dir / CHECKSUM_FILE
+    if not sums_path.is_file():
+        raise BankError(f"{version_dir}: missing checksum file ({CHECKSUM_FILE})")
+    expected = {}
+    for line in sums_path.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        expected[name] = digest
+    for name in (MEMORY_FILE, MANIFEST_FILE):
+        path = version_dir / name
+        if name not in expected:
+            raise BankError(f"{version_dir}: {CHECKSUM_FILE} lists no checksum for {name}")
+        if not path.is_file():
+            raise BankError(f"{version_dir}: missing {name}")
+        if _sha256(path) != expected[name]:
+            raise BankError(f"{version_dir}: checksum mismatch for {name} (truncated or altered file)")
+
+
+def _read_memory(path: Path) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            memory = arrays["memory"]
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise BankError(f"{path}: not a valid bank array file (npz without pickles): {exc}") from exc
+    if memory.dtype != np.float32 or memory.ndim != 2:
+        raise BankError(f"{path}: memory must be a 2-D float32 array, got {memory.dtype} {memory.shape}")
+    return memory
+
+
+def _check_backbone(version_dir: Path, manifest: dict) -> None:
+    from inspectd.detector.backbone import BackboneError, get_backbone
+
+    wanted = manifest.get("backbone", {})
+    settings = DetectorSettings.from_dict(manifest["settings"])
+    try:
+        backbone = get_backbone(wanted.get("name", ""), settings.weights_path)
+    except BackboneError as exc:
+        raise BankError(f"{version_dir}: bank needs backbone {wanted.get('name')!r}: {exc}") from exc
+    if backbone.weights_sha256 != wanted.get("weights_sha256"):
+        raise BankError(f"{version_dir}: backbone mismatch: bank was fitted with {wanted.get('name')} weights "
+                        f"sha256 {wanted.get('weights_sha256')}, installed weights have {backbone.weights_sha256}")

@@ -1,0 +1,86 @@
+"""The fitted detector: a bank plus its backbone, scoring batches of frames."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inspectd.detector.backbone import get_backbone
+from inspectd.detector.bank import Bank
+from inspectd.detector.embedder import embed
+from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.scoring import (PatchIndex, Region, anomaly_maps, calibrated_score, defect_regions,
+                                       image_scores, resize_map)
+
+
+@dataclass
+class Inspection:
+    image_score: float
+    threshold: float
+    calibrated_score: float  # 0.5 at the threshold, monotone in image_score
+    is_defective: bool
+    anomaly_map: np.ndarray  # float32, H x W of the input image, in image-score units
+    regions: list[Region]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Detector:
+    """Scores frames against one product's bank. ``threshold_override`` (operator) wins over the bank's."""
+
+    def __init__(self, bank: Bank, threshold_override: float | None = None) -> None:
+        self.bank = bank
+        self.settings = bank.settings
+        self.backbone = get_backbone(self.settings.backbone, self.settings.weights_path)
+        self.index = PatchIndex(bank.memory)
+        self.threshold = float(threshold_override) if threshold_override is not None else bank.threshold
+
+    def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
+        """RGB uint8 frames -> embedded patch features [B, h, w, D]; adds stage timings (ms)."""
+        started = time.perf_counter()
+        batch = to_batch([resize_square(image, self.settings.input_size) for image in images], self.backbone)
+        timings["preprocess"] = _ms_since(started)
+        started = time.perf_counter()
+        features = patch_features(self.backbone, batch)
+        timings["backbone"] = _ms_since(started)
+        started = time.perf_counter()
+        embedded = embed(features, self.settings.embedder)
+        timings["embed"] = _ms_since(started)
+        return embedded
+
+    def score_maps(self, features: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Embedded features -> (image scores [B], anomaly maps [B, S, S] at input size S)."""
+        started = time.perf_counter()
+        patch_scores = self.index.patch_scores(features)
+        timings["search"] = _ms_since(started)
+        started = time.perf_counter()
+        maps = anomaly_maps(patch_scores, self.settings.input_size, self.settings.smoothing_sigma)
+        scores = image_scores(maps, self.settings.score_top_k)
+        timings["postprocess"] = _ms_since(started)
+        return scores, maps
+
+    def inspect(self, images: list[np.ndarray]) -> list[Inspection]:
+        """Score a batch of RGB uint8 frames of any size."""
+        if not images:
+            return []
+        timings: dict[str, float] = {}
+        scores, maps = self.score_maps(self.embedded_features(images, timings), timings)
+        started = time.perf_counter()
+        inspections = []
+        for image, score, small_map in zip(images, scores, maps):
+            full_map = resize_map(small_map, image.shape[0], image.shape[1])
+            inspections.append(Inspection(
+                image_score=float(score), threshold=self.threshold,
+                calibrated_score=calibrated_score(float(score), self.threshold),
+                is_defective=bool(score > self.threshold), anomaly_map=full_map,
+                regions=defect_regions(full_map, self.threshold), timings_ms={}))
+        timings["postprocess"] += _ms_since(started)
+        per_image = {stage: ms / len(images) for stage, ms in timings.items()}
+        for inspection in inspections:
+            inspection.timings_ms = dict(per_image)
+        return inspections
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

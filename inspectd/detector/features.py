@@ -1,0 +1,43 @@
+"""PatchCore patch features (METHOD.md section 1).
+
+Each stage's 3x3 neighbourhood is aggregated and pooled to the stage's channel count (adaptive
+average pooling of the C*3*3 patch vector to C values is exactly a 3x3 average pool); the stride-16
+grid is bilinearly resampled to the stride-8 grid and the two stages are concatenated: one vector of
+C8 + C16 values per patch location (152 for Lite0).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional
+
+from inspectd.detector.backbone import FeatureBackbone
+
+
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """RGB uint8 image of any size (or grayscale) -> size x size x 3."""
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    shrinking = image.shape[0] > size or image.shape[1] > size
+    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def to_batch(images: list[np.ndarray], backbone: FeatureBackbone) -> torch.Tensor:
+    """Same-size uint8 RGB images -> normalised NCHW float32 tensor."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(backbone.mean).view(1, 3, 1, 1)
+    std = torch.tensor(backbone.std).view(1, 3, 1, 1)
+    return batch.sub_(mean).div_(std)
+
+
+def patch_features(backbone: FeatureBackbone, batch: torch.Tensor) -> np.ndarray:
+    """Normalised batch -> float32 array [B, h, w, D] on the stride-8 grid."""
+    with torch.inference_mode():
+        stride8, stride16 = backbone(batch)
+        stride8 = functional.avg_pool2d(stride8, 3, stride=1, padding=1)
+        stride16 = functional.avg_pool2d(stride16, 3, stride=1, padding=1)
+        stride16 = functional.interpolate(stride16, size=stride8.shape[-2:], mode="bilinear", align_corners=False)
+        features = torch.cat([stride8, stride16], dim=1).permute(0, 2, 3, 1)
+        return np.ascontiguousarray(features.float().numpy())

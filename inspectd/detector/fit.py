@@ -1,0 +1,117 @@
+"""Fitting a bank from golden images: augmented copies -> features -> per-group coresets -> threshold."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import inspectd
+from inspectd.detector.augment import augmented_copies
+from inspectd.detector.backbone import FeatureBackbone, get_backbone
+from inspectd.detector.bank import FORMAT_VERSION, Bank
+from inspectd.detector.calibration import HALF_STRIDE_SHIFT, holdout_groups, threshold_from_scores
+from inspectd.detector.coreset import greedy_coreset
+from inspectd.detector.embedder import embed
+from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.scoring import PatchIndex, anomaly_maps, image_scores
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+
+# featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
+Featurize = Callable[[int, AugmentationSet], np.ndarray]
+
+
+@dataclass(frozen=True)
+class MemoryFit:
+    memory: np.ndarray
+    threshold: float
+    calibration: dict
+    copies: int
+    patches: int
+
+
+def image_featurizer(golden_images: list[np.ndarray], settings: DetectorSettings,
+                     backbone: FeatureBackbone) -> Featurize:
+    def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
+        image = resize_square(golden_images[index], settings.input_size)
+        batch = to_batch(augmented_copies(image, augmentations), backbone)
+        return embed(patch_features(backbone, batch), settings.embedder)
+    return featurize
+
+
+def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings) -> MemoryFit:
+    """Bank memory and threshold, from features only (``eval`` passes cached features here)."""
+    copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])
+    groups = holdout_groups(n_goldens, len(copies) // n_goldens)
+    group_ids = np.unique(groups)
+    patches = copies.reshape(len(copies), -1, copies.shape[-1])
+    per_group_target = settings.coreset
+    if isinstance(settings.coreset, int):
+        per_group_target = max(1, settings.coreset // len(group_ids))
+    memory_parts = []
+    for group in group_ids:
+        rows = patches[groups == group].reshape(-1, patches.shape[-1])
+        memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
+    memory = np.concatenate(memory_parts)
+    holdout_scores = _holdout_scores(featurize, copies, groups, memory_parts, settings)
+    calibration = {
+        "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
+        "groups": "golden images" if n_goldens > 1 else "augmented copies",
+        "holdout_scores": [round(float(s), 6) for s in holdout_scores],
+        "target_false_reject": settings.target_false_reject,
+    }
+    threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
+    return MemoryFit(memory, threshold, calibration, len(copies), len(patches) * patches.shape[1])
+
+
+def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
+                    memory_parts: list[np.ndarray], settings: DetectorSettings) -> np.ndarray:
+    def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
+        maps = anomaly_maps(PatchIndex(memory).patch_scores(features), settings.input_size,
+                            settings.smoothing_sigma)
+        return image_scores(maps, settings.score_top_k)
+
+    if len(memory_parts) == 1:
+        shifted = featurize(0, AugmentationSet(rotations=(), shifts=(HALF_STRIDE_SHIFT,)))[1:]
+        return score(shifted, memory_parts[0])
+    return np.concatenate([
+        score(copies[groups == group], np.concatenate(memory_parts[:i] + memory_parts[i + 1:]))
+        for i, group in enumerate(np.unique(groups))
+    ])
+
+
+def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None) -> Bank:
+    """Fit a bank from golden images (HxWx3 uint8 RGB, any size)."""
+    settings = settings or DetectorSettings()
+    if not golden_images:
+        raise ValueError("fit_bank needs at least one golden image")
+    started = time.perf_counter()
+    backbone = get_backbone(settings.backbone, settings.weights_path)
+    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings)
+    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
+    return Bank(memory=fitted.memory, manifest=manifest)
+
+
+def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted: MemoryFit,
+                   golden_images: list[np.ndarray], fit_seconds: float) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "inspectd_version": inspectd.__version__,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "backbone": {"name": backbone.name, "weights_sha256": backbone.weights_sha256,
+                     "stages": ["stride8", "stride16"], "channels": list(backbone.channels)},
+        "normalisation": {"mean": list(backbone.mean), "std": list(backbone.std)},
+        "settings": settings.to_dict(),
+        "memory_shape": list(fitted.memory.shape),
+        "counts": {"images": len(golden_images), "augmented_copies": fitted.copies - len(golden_images),
+                   "patches": fitted.patches, "coreset": len(fitted.memory)},
+        "threshold": fitted.threshold,
+        "calibration": fitted.calibration,
+        "golden_sha256": [hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
+                          for img in golden_images],
+        "fit_seconds": round(fit_seconds, 3),
+    }
+

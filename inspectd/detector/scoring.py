@@ -1,0 +1,73 @@
+"""Nearest-neighbour patch scores, anomaly maps, image scores and defect regions (METHOD.md section 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import faiss
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Region:
+    """A connected area of the thresholded anomaly map, in input-image pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    peak_score: float
+
+
+class PatchIndex:
+    """Exact L2 nearest-neighbour search over the memory bank."""
+
+    def __init__(self, memory: np.ndarray) -> None:
+        self.index = faiss.IndexFlatL2(memory.shape[1])
+        self.index.add(np.ascontiguousarray(memory, dtype=np.float32))
+
+    def patch_scores(self, patch_features: np.ndarray) -> np.ndarray:
+        """[B, h, w, D] -> [B, h, w] distance of each patch to its nearest bank vector."""
+        batch, height, width, dim = patch_features.shape
+        queries = np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32)
+        squared, _ = self.index.search(queries, 1)
+        return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
+
+
+def anomaly_maps(patch_scores: np.ndarray, size: int, sigma: float) -> np.ndarray:
+    """[B, h, w] -> [B, size, size]: bilinear upsampling then Gaussian smoothing."""
+    maps = np.empty((len(patch_scores), size, size), dtype=np.float32)
+    for i, grid in enumerate(patch_scores):
+        upsampled = cv2.resize(grid.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+        maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
+    return maps
+
+
+def image_scores(maps: np.ndarray, top_k: int) -> np.ndarray:
+    """Mean of the ``top_k`` highest map values per image (top_k = 1: the maximum)."""
+    flat = maps.reshape(len(maps), -1)
+    if top_k == 1:
+        return flat.max(axis=1)
+    return -np.partition(-flat, top_k - 1, axis=1)[:, :top_k].mean(axis=1)
+
+
+def resize_map(anomaly_map: np.ndarray, height: int, width: int) -> np.ndarray:
+    return cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def defect_regions(anomaly_map: np.ndarray, threshold: float) -> list[Region]:
+    """Bounding boxes of the connected components where the map exceeds the threshold."""
+    above = (anomaly_map > threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    regions = []
+    for label in range(1, count):
+        x, y, width, height, _ = stats[label]
+        peak = float(anomaly_map[labels == label].max())
+        regions.append(Region(int(x), int(y), int(width), int(height), peak))
+    return sorted(regions, key=lambda region: -region.peak_score)
+
+
+def calibrated_score(score: float, threshold: float) -> float:
+    """score / (score + threshold): 0.5 at the threshold, monotone, in [0, 1)."""
+    return float(score / (score + threshold)) if score + threshold > 0 else 0.0

@@ -1,0 +1,65 @@
+"""Per-product detector settings. The defaults are the best configuration measured (docs/results.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class AugmentationSet:
+    """Operators applied to each golden image to enlarge the bank (METHOD.md section 2).
+
+    ``rotations`` is a count of equally spaced angles (8 -> 0, 45, ..., 315 degrees) or an explicit
+    tuple of angles in degrees; the identity is always included.
+    """
+
+    rotations: int | tuple[float, ...] = 8
+    hflip: bool = False
+    vflip: bool = False
+    shifts: tuple[int, ...] = ()  # pixel offsets at input size, applied along x and y
+
+    def angles(self) -> tuple[float, ...]:
+        if isinstance(self.rotations, int):
+            count = max(self.rotations, 1)
+            return tuple(360.0 * i / count for i in range(count))
+        return tuple(dict.fromkeys((0.0, *map(float, self.rotations))))
+
+
+@dataclass(frozen=True)
+class EmbedderSettings:
+    """The graph embedder of METHOD.md section 3 (max-relative aggregation over feature-space k-NN)."""
+
+    enabled: bool = True
+    k: int = 9
+    relative_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    backbone: str = "efficientnet_lite0"
+    weights_path: str | None = None  # required for torchvision backbones; None = packaged Lite0 weights
+    input_size: int = 224
+    augmentations: AugmentationSet = field(default_factory=AugmentationSet)
+    embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
+    coreset: float | int = 0.1  # float in (0, 1]: share of bank patches kept; int: absolute count
+    score_top_k: int = 1  # image score = mean of the k highest map values
+    smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at input size
+    target_false_reject: float = 0.01
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DetectorSettings":
+        data = dict(data)
+        aug = dict(data.pop("augmentations", {}))
+        if isinstance(aug.get("rotations"), list):
+            aug["rotations"] = tuple(aug["rotations"])
+        aug["shifts"] = tuple(aug.get("shifts", ()))
+        return cls(augmentations=AugmentationSet(**aug),
+                   embedder=EmbedderSettings(**data.pop("embedder", {})), **data)
+
+
+PLAIN_PATCHCORE = DetectorSettings(augmentations=AugmentationSet(rotations=1),
+                                   embedder=EmbedderSettings(enabled=False))

@@ -1,0 +1,62 @@
+"""One category in MVTec AD layout, and the K-shot draw of METHOD.md section 6."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def image_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@dataclass
+class Category:
+    name: str
+    train_files: list[Path]
+    test_images: list[np.ndarray]
+    test_labels: np.ndarray  # 1 = defective
+    test_masks: list[np.ndarray] | None  # uint8 0/1 per test image (zeros for goods); None without masks
+
+
+def load_category(root: Path) -> Category:
+    root = Path(root)
+    train_files = image_files(root / "train" / "good")
+    has_masks = (root / "ground_truth").is_dir()
+    images, labels, masks = [], [], []
+    for defect_dir in sorted(p for p in (root / "test").iterdir() if p.is_dir()):
+        for path in image_files(defect_dir):
+            image = read_rgb(path)
+            images.append(image)
+            labels.append(0 if defect_dir.name == "good" else 1)
+            if has_masks:
+                masks.append(_mask_for(root, defect_dir.name, path, image.shape[:2]))
+    return Category(name=f"{root.parent.name}/{root.name}", train_files=train_files, test_images=images,
+                    test_labels=np.array(labels), test_masks=masks if has_masks else None)
+
+
+def _mask_for(root: Path, defect: str, image_path: Path, shape: tuple[int, int]) -> np.ndarray:
+    if defect == "good":
+        return np.zeros(shape, dtype=np.uint8)
+    path = root / "ground_truth" / defect / f"{image_path.stem}_mask.png"
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise ValueError(f"missing mask {path}")
+    return (mask > 127).astype(np.uint8)
+
+
+def draw_shots(n_train: int, shots: int, seed: int) -> list[int]:
+    """Indices into the sorted train/good files, exactly as METHOD.md section 6 prescribes."""
+    return [int(i) for i in np.random.RandomState(seed).choice(n_train, shots, replace=False)]

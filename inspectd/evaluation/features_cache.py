@@ -1,0 +1,54 @@
+"""Backbone features of evaluation images, computed once per category and reused across shots and seeds.
+
+Test-image features do not depend on which golden images were drawn, and a golden image's copies
+do not depend on the seed that drew it; the extraction time is kept with the features so that fit
+and per-image times stay honest.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from inspectd.detector.augment import augmented_copies
+from inspectd.detector.backbone import get_backbone
+from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.evaluation.dataset import read_rgb
+
+BATCH = 8
+
+
+class FeatureCache:
+    """Raw (pre-embedder) patch features for one backbone, input size and category."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.backbone = get_backbone(settings.backbone, settings.weights_path)
+        self.input_size = settings.input_size
+        self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
+        self._test: tuple[np.ndarray, float] | None = None
+
+    def _extract(self, images: list[np.ndarray]) -> np.ndarray:
+        parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone))
+                 for i in range(0, len(images), BATCH)]
+        return np.concatenate(parts)
+
+    def golden(self, path: Path, augmentations: AugmentationSet) -> tuple[np.ndarray, float]:
+        """Features of one golden image's copies and the seconds their extraction took."""
+        key = (path, augmentations)
+        if key not in self._golden:
+            started = time.perf_counter()
+            image = resize_square(read_rgb(path), self.input_size)
+            features = self._extract(augmented_copies(image, augmentations))
+            self._golden[key] = (features, time.perf_counter() - started)
+        return self._golden[key]
+
+    def test(self, images: list[np.ndarray]) -> tuple[np.ndarray, float]:
+        """Features of every test image and the milliseconds per image (resize + backbone + pooling)."""
+        if self._test is None:
+            started = time.perf_counter()
+            features = self._extract([resize_square(image, self.input_size) for image in images])
+            self._test = (features, (time.perf_counter() - started) * 1000.0 / len(images))
+        return self._test

@@ -1,0 +1,144 @@
+"""``inspectd eval``: K-shot runs over categories, seeds and methods (METHOD.md section 6)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from inspectd.detector.bank import Bank
+from inspectd.detector.calibration import HALF_STRIDE_SHIFT, threshold_from_scores
+from inspectd.detector.detector import Detector
+from inspectd.detector.embedder import embed
+from inspectd.detector.fit import fit_memory
+from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
+from inspectd.evaluation.dataset import Category, draw_shots, load_category
+from inspectd.evaluation.features_cache import FeatureCache
+from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
+from inspectd.evaluation.padim import Padim
+
+METHODS = ("graphcore", "patchcore", "padim")
+
+
+@dataclass
+class EvalResult:
+    category: str
+    method: str
+    shots: int
+    seed: int
+    image_auroc: float
+    pixel_auroc: float | None
+    false_reject_rate: float
+    escape_rate: float
+    fit_seconds: float
+    ms_per_image: float
+
+
+@dataclass
+class _Scored:
+    image_scores: np.ndarray
+    maps: np.ndarray
+    threshold: float
+    fit_seconds: float
+    scoring_ms_per_image: float
+
+
+def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
+    """graphcore: the given settings; patchcore and padim: no augmentation, no graph embedder."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    if method == "graphcore":
+        return base
+    return replace(base, augmentations=PLAIN_PATCHCORE.augmentations, embedder=PLAIN_PATCHCORE.embedder)
+
+
+def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: str,
+             base: DetectorSettings, progress: Callable[[EvalResult], None] = lambda r: None) -> list[EvalResult]:
+    settings = method_settings(method, base)
+    results = []
+    for data_dir in data_dirs:
+        category = load_category(data_dir)
+        cache = FeatureCache(settings)
+        for shot_count in shots:
+            for seed in seeds:
+                goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shot_count, seed)]
+                result = _run_one(category, cache, goldens, method, replace(settings, seed=seed), shot_count, seed)
+                progress(result)
+                results.append(result)
+    return results
+
+
+def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], method: str,
+             settings: DetectorSettings, shot_count: int, seed: int) -> EvalResult:
+    test_raw, extract_ms = cache.test(category.test_images)
+    runner = _score_padim if method == "padim" else _score_patchcore
+    scored = runner(cache, goldens, settings, test_raw)
+    labels = category.test_labels
+    return EvalResult(
+        category=category.name, method=method, shots=shot_count, seed=seed,
+        image_auroc=auroc(scored.image_scores, labels),
+        pixel_auroc=_pixel_auroc(scored.maps, category.test_masks),
+        false_reject_rate=false_reject_rate(scored.image_scores, labels, scored.threshold),
+        escape_rate=escape_rate(scored.image_scores, labels, scored.threshold),
+        fit_seconds=scored.fit_seconds, ms_per_image=extract_ms + scored.scoring_ms_per_image)
+
+
+def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
+                     test_raw: np.ndarray) -> _Scored:
+    extraction_seconds = 0.0
+
+    def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
+        nonlocal extraction_seconds
+        raw, seconds = cache.golden(goldens[index], augmentations)
+        extraction_seconds += seconds
+        return embed(raw, settings.embedder)
+
+    started = time.perf_counter()
+    fitted = fit_memory(featurize, len(goldens), settings)
+    fit_seconds = time.perf_counter() - started + extraction_seconds
+    detector = Detector(Bank(memory=fitted.memory, manifest={"settings": settings.to_dict(),
+                                                             "threshold": fitted.threshold}))
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    scores, maps = detector.score_maps(embed(test_raw, settings.embedder), timings)
+    scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
+    return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms)
+
+
+def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
+                 test_raw: np.ndarray) -> _Scored:
+    started = time.perf_counter()
+    golden_raw = [cache.golden(path, settings.augmentations) for path in goldens]
+    features = np.concatenate([raw for raw, _ in golden_raw])
+
+    def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        maps = anomaly_maps(model.patch_scores(batch), settings.input_size, settings.smoothing_sigma)
+        return image_scores(maps, settings.score_top_k), maps
+
+    if len(features) > 1:
+        holdout = np.concatenate([image_level(Padim(np.delete(features, i, axis=0)), features[i:i + 1])[0]
+                                  for i in range(len(features))])
+    else:
+        shifted, _ = cache.golden(goldens[0], AugmentationSet(rotations=1, shifts=(HALF_STRIDE_SHIFT,)))
+        holdout = image_level(Padim(features), shifted[1:])[0]
+    model = Padim(features)
+    fit_seconds = time.perf_counter() - started + sum(seconds for _, seconds in golden_raw)
+    started = time.perf_counter()
+    scores, maps = image_level(model, test_raw)
+    scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
+    return _Scored(scores, maps, threshold_from_scores(holdout, settings.target_false_reject), fit_seconds,
+                   scoring_ms)
+
+
+def _pixel_auroc(maps: np.ndarray, masks: list[np.ndarray] | None) -> float | None:
+    """Pixel AUROC over all test images, at the detector's input size (masks resized, nearest)."""
+    if masks is None:
+        return None
+    size = maps.shape[-1]
+    resized = np.stack([cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST) for mask in masks])
+    return auroc(maps.ravel(), resized.ravel())

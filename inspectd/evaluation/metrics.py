@@ -1,0 +1,36 @@
+"""Ranking and decision metrics, in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with tie-averaged ranks); labels 1 = defective."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel().astype(bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        raise ValueError("AUROC needs both positive and negative samples")
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores), dtype=np.float64)
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(scores)]])
+    average_rank = (starts + ends + 1) / 2.0  # 1-based mean rank of each tie block
+    ranks[order] = np.repeat(average_rank, ends - starts)
+    rank_sum = ranks[labels].sum()
+    return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def false_reject_rate(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    """Share of good images (label 0) scored above the threshold."""
+    good = np.asarray(scores)[~np.asarray(labels).astype(bool)]
+    return float((good > threshold).mean())
+
+
+def escape_rate(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    """Share of defective images (label 1) scored at or below the threshold."""
+    defective = np.asarray(scores)[np.asarray(labels).astype(bool)]
+    return float((defective <= threshold).mean())
