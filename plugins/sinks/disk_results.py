@@ -1,7 +1,7 @@
 """Writes results to ``<results_dir>/<source>/<YYYY-MM-DD>/<frame_id>.json`` (+ overlay image).
 
 Retention: files older than ``retention_days`` and the oldest beyond ``max_files`` are deleted by a
-sweep every ``sweep_interval_s``. Names come from validated config (source) and generated ids (frame),
+sweep thread every ``sweep_interval_s`` (and once more on close). Names come from validated config (source) and generated ids (frame),
 never from network input.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +27,9 @@ class DiskResultSink:
             raise ValueError("the disk result sink needs a storage section")
         self._settings = context.config.storage
         self._log = context.log
-        self._next_sweep = 0.0
+        self._closing = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep_periodically, name="results-retention", daemon=True)
+        self._sweeper.start()
 
     def publish(self, result: Result) -> None:
         if self._settings.save == "none" or (self._settings.save == "fail" and result.verdict == "pass"):
@@ -39,9 +42,6 @@ class DiskResultSink:
             suffix = ".jpg" if result.heatmap.format == "jpeg" else ".png"
             _write_atomic(stem.with_suffix(suffix), result.heatmap.data)
         _write_atomic(stem.with_suffix(".json"), json.dumps(result.to_json()).encode())
-        if time.monotonic() >= self._next_sweep:
-            self._next_sweep = time.monotonic() + self._settings.sweep_interval_s
-            self.sweep()
 
     def sweep(self) -> None:
         """Delete expired files and the oldest beyond the cap; then empty day folders."""
@@ -54,14 +54,25 @@ class DiskResultSink:
             expired = max(expired, len(files) - self._settings.max_files)
         for _, path in files[:expired]:
             path.unlink(missing_ok=True)
-        for folder in sorted(self._settings.results_dir.glob("*/*"), reverse=True):
-            if folder.is_dir() and not any(folder.iterdir()):
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        for folder in self._settings.results_dir.glob("*/*"):
+            if folder.is_dir() and folder.name != today and not any(folder.iterdir()):
                 folder.rmdir()
         if expired:
             self._log.info("results_swept", deleted=expired, kept=len(files) - expired)
 
     def close(self) -> None:
-        """Files are written synchronously; nothing to flush."""
+        """Stop the sweeper after a last sweep (files are written synchronously)."""
+        self._closing.set()
+        self._sweeper.join()
+        self.sweep()
+
+    def _sweep_periodically(self) -> None:
+        while not self._closing.wait(self._settings.sweep_interval_s):
+            try:
+                self.sweep()
+            except OSError:
+                self._log.exception("results_sweep_failed", results_dir=str(self._settings.results_dir))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
