@@ -7,7 +7,6 @@ from pathlib import Path
 
 from inspectd.config import ConfigError, InspectdConfig, load_config
 from inspectd.daemon.logs import configure_logging
-from inspectd.daemon.service import Daemon
 
 EXIT_CONFIG_ERROR = 2
 
@@ -27,6 +26,8 @@ def run_from_file(path: Path) -> int:
     if config is None:
         return EXIT_CONFIG_ERROR
     configure_logging(config.logging)
+    from inspectd.daemon.service import Daemon  # imports torch: not needed by check-config
+
     Daemon(config).run_forever()
     return 0
 

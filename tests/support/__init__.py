@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: brokers, TLS material, daemon processes, MQTT clients, payloads."""
