@@ -33,3 +33,36 @@ def check_config(config: Path = typer.Argument(..., help="YAML config file to va
     from inspectd.daemon.main import check_config_file
 
     raise typer.Exit(check_config_file(config))
+
+
+SET_HELP = ("detector setting as KEY=VALUE (repeatable), e.g. input_size=224, augmentations.rotations=1, "
+            "embedder.enabled=true, backbone=resnet18, weights_path=/models/r18.pth")
+
+
+@app.command("refit")
+def refit(
+    product: str = typer.Option(..., "--product", help="product name"),
+    golden: Path = typer.Option(..., "--golden", help="folder of golden (known-good) images"),
+    banks: Path = typer.Option(Path("banks"), "--banks", help="banks directory"),
+    settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Fit a product's bank from golden images and write it as the next version."""
+    from inspectd.detector.refit import refit_product
+    from inspectd.evaluation.command import settings_from_options
+
+    typer.echo(refit_product(product, golden, banks, settings_from_options(settings_options)).summary())
+
+
+@app.command("eval")
+def eval_command(
+    data: list[Path] = typer.Option(..., "--data", help="category folder in MVTec AD layout (repeatable)"),
+    shots: str = typer.Option("1,2,4,8", "--shots"),
+    seeds: str = typer.Option("0,1,2", "--seeds"),
+    method: list[str] = typer.Option(["graphcore"], "--method", help="graphcore | patchcore | padim (repeatable)"),
+    json_path: Path | None = typer.Option(None, "--json", help="write per-run results as JSON"),
+    settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """K-shot evaluation on real images (METHOD.md section 6): AUROC, rates at the calibrated threshold, timings."""
+    from inspectd.evaluation.command import run_eval, settings_from_options
+
+    run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, echo=typer.echo)

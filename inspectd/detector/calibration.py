@@ -1,7 +1,8 @@
 """Pass/fail threshold from golden images alone (METHOD.md section 5).
 
-Hold-out groups are the golden images (K >= 2) or, for a single golden image, its augmented copies;
-each group is scored against the bank without that group's patches. When there is only one group
+Hold-out groups are the golden images (K >= 2; each golden's unaugmented image is scored against
+the bank without that golden's patches) or, for a single golden image, its augmented copies (each
+copy scored against the bank without that copy's patches). When there is only one group
 (one golden image, no augmentation), a copy shifted by half a feature stride is scored against the
 bank instead. The threshold is the (1 - target false-reject rate) quantile of those scores, which
 for fewer than 1/target scores is their maximum.

@@ -55,7 +55,7 @@ class Detector:
         patch_scores = self.index.patch_scores(features)
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
-        maps = anomaly_maps(patch_scores, self.settings.input_size, self.settings.smoothing_sigma)
+        maps = anomaly_maps(patch_scores, self.settings.input_size, self.settings.map_sigma())
         scores = image_scores(maps, self.settings.score_top_k)
         timings["postprocess"] = _ms_since(started)
         return scores, maps

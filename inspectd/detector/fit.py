@@ -71,15 +71,17 @@ def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray
                     memory_parts: list[np.ndarray], settings: DetectorSettings) -> np.ndarray:
     def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
         maps = anomaly_maps(PatchIndex(memory).patch_scores(features), settings.input_size,
-                            settings.smoothing_sigma)
+                            settings.map_sigma())
         return image_scores(maps, settings.score_top_k)
 
     if len(memory_parts) == 1:
         shifted = featurize(0, AugmentationSet(rotations=(), shifts=(HALF_STRIDE_SHIFT,)))[1:]
         return score(shifted, memory_parts[0])
+    # Several goldens: each golden's original (the first of its copies) against the others' patches.
+    first_copies = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     return np.concatenate([
-        score(copies[groups == group], np.concatenate(memory_parts[:i] + memory_parts[i + 1:]))
-        for i, group in enumerate(np.unique(groups))
+        score(copies[first_copies[i]:first_copies[i] + 1], np.concatenate(memory_parts[:i] + memory_parts[i + 1:]))
+        for i in range(len(memory_parts))
     ])
 
 

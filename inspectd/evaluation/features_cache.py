@@ -29,6 +29,7 @@ class FeatureCache:
         self.input_size = settings.input_size
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
         self._test: tuple[np.ndarray, float] | None = None
+        self._extract([np.zeros((self.input_size, self.input_size, 3), np.uint8)])  # warm-up, untimed
 
     def _extract(self, images: list[np.ndarray]) -> np.ndarray:
         parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone))

@@ -117,7 +117,7 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     features = np.concatenate([raw for raw, _ in golden_raw])
 
     def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        maps = anomaly_maps(model.patch_scores(batch), settings.input_size, settings.smoothing_sigma)
+        maps = anomaly_maps(model.patch_scores(batch), settings.input_size, settings.map_sigma())
         return image_scores(maps, settings.score_top_k), maps
 
     if len(features) > 1:

@@ -1,0 +1,43 @@
+"""Refit one product from a folder of golden images and store the next bank version."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspectd.detector.bank import BankError, BankStore, validate_product
+from inspectd.detector.fit import fit_bank
+from inspectd.detector.settings import DetectorSettings
+from inspectd.evaluation.dataset import image_files, read_rgb
+
+
+@dataclass(frozen=True)
+class RefitReport:
+    product: str
+    version_dir: Path
+    images: int
+    augmented_copies: int
+    patches: int
+    coreset: int
+    threshold: float
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
+                f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
+                f"threshold {self.threshold:.4f}, {self.seconds:.2f} s")
+
+
+def refit_product(product: str, golden_dir: Path, banks_dir: Path,
+                  settings: DetectorSettings | None = None) -> RefitReport:
+    validate_product(product)
+    started = time.perf_counter()
+    paths = image_files(Path(golden_dir)) if Path(golden_dir).is_dir() else []
+    if not paths:
+        raise BankError(f"no golden images found in {golden_dir}")
+    bank = fit_bank([read_rgb(path) for path in paths], settings or DetectorSettings())
+    version_dir = BankStore(banks_dir).write(product, bank)
+    counts = bank.manifest["counts"]
+    return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
+                       counts["coreset"], bank.threshold, time.perf_counter() - started)

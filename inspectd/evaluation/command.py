@@ -1,0 +1,49 @@
+"""What ``inspectd eval`` does: run the harness, print progress and the table, write JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from inspectd.detector.settings import DetectorSettings
+from inspectd.evaluation.harness import EvalResult, evaluate
+from inspectd.evaluation.report import table, write_json
+
+
+def parse_ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def settings_from_options(options: list[str]) -> DetectorSettings:
+    """Default settings with ``KEY=VALUE`` overrides; nested keys use dots (``embedder.enabled=false``)."""
+    data = DetectorSettings().to_dict()
+    for option in options:
+        key, sep, text = option.partition("=")
+        if not sep:
+            raise ValueError(f"setting {option!r} is not KEY=VALUE")
+        *parents, leaf = key.strip().split(".")
+        section = data
+        for parent in parents:
+            section = section.get(parent) if isinstance(section.get(parent), dict) else None
+            if section is None:
+                raise ValueError(f"unknown setting {key!r}")
+        if leaf not in section:
+            raise ValueError(f"unknown setting {key!r}; known: {sorted(section)}")
+        section[leaf] = yaml.safe_load(text)
+    return DetectorSettings.from_dict(data)
+
+
+def run_eval(data_dirs: list[Path], shots: str, seeds: str, methods: list[str], settings: DetectorSettings,
+             json_path: Path | None, echo=print) -> list[EvalResult]:
+    results: list[EvalResult] = []
+    for method in methods:
+        results += evaluate(data_dirs, parse_ints(shots), parse_ints(seeds), method, settings,
+                            progress=lambda r: echo(f"{r.method} {r.category} K={r.shots} seed={r.seed}: "
+                                                    f"image AUROC {r.image_auroc:.3f}"))
+    echo(table(results))
+    if json_path is not None:
+        write_json(results, json_path)
+    return results
+
+

@@ -1,0 +1,48 @@
+"""Eval results as a Markdown table (mean over seeds per category and shot, plus mean rows) and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from inspectd.evaluation.harness import EvalResult
+
+COLUMNS = ("image_auroc", "pixel_auroc", "false_reject_rate", "escape_rate", "fit_seconds", "ms_per_image")
+HEADER = "| method | category | shots | seeds | image AUROC | pixel AUROC | false reject | escape | fit s | ms/image |"
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def _cell(value: float | None, column: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if column in ("fit_seconds", "ms_per_image") else f"{value:.3f}"
+
+
+def table(results: list[EvalResult]) -> str:
+    groups: dict[tuple[str, str, int], list[EvalResult]] = defaultdict(list)
+    for result in results:
+        groups[(result.method, result.category, result.shots)].append(result)
+    lines = [HEADER, "|" + "---|" * 10]
+    means: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for (method, category, shots), runs in groups.items():
+        row = {c: _mean([getattr(r, c) for r in runs]) for c in COLUMNS}
+        means[(method, shots)].append(row)
+        seeds = ",".join(str(r.seed) for r in runs)
+        lines.append(f"| {method} | {category} | {shots} | {seeds} | "
+                     + " | ".join(_cell(row[c], c) for c in COLUMNS) + " |")
+    for (method, shots), rows in means.items():
+        mean_row = {c: _mean([row[c] for row in rows]) for c in COLUMNS}
+        lines.append(f"| {method} | **mean** | {shots} | | " + " | ".join(_cell(mean_row[c], c) for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def write_json(results: list[EvalResult], path: Path) -> None:
+    Path(path).write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=1))

@@ -1,0 +1,33 @@
+"""AUROC against hand-computed cases, and the K-shot draw of the protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inspectd.evaluation.dataset import draw_shots
+from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
+
+
+def test_auroc_known_values() -> None:
+    assert auroc(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 0, 1, 1])) == 1.0
+    assert auroc(np.array([0.4, 0.3, 0.2, 0.1]), np.array([0, 0, 1, 1])) == 0.0
+    assert auroc(np.array([0.1, 0.5, 0.5, 0.9]), np.array([0, 0, 1, 1])) == pytest.approx(0.875)
+    assert auroc(np.ones(6), np.array([0, 1, 0, 1, 0, 1])) == 0.5
+
+
+def test_auroc_matches_pair_counting() -> None:
+    rng = np.random.default_rng(0)
+    scores, labels = rng.integers(0, 20, 200).astype(float), rng.integers(0, 2, 200)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    pairs = (pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean()
+    assert auroc(scores, labels) == pytest.approx(pairs)
+
+
+def test_rates_at_threshold() -> None:
+    scores, labels = np.array([1.0, 3.0, 2.0, 5.0]), np.array([0, 0, 1, 1])
+    assert false_reject_rate(scores, labels, 2.5) == 0.5 and escape_rate(scores, labels, 2.5) == 0.5
+
+
+def test_shot_draw_follows_protocol() -> None:
+    assert draw_shots(60, 4, 1) == list(np.random.RandomState(1).choice(60, 4, replace=False))
