@@ -53,6 +53,13 @@ def fit_product_bank(banks_dir: Path, data_root: Path, product: str, offset: int
     return BankStore(banks_dir).write(product, fit_bank(goldens, FAST_SETTINGS))
 
 
+def fit_both_products(banks_dir: Path, data_root: Path) -> Path:
+    """Version v0001 of the bottle and screw banks under ``banks_dir``; returns ``banks_dir``."""
+    for product in ("bottle", "screw"):
+        fit_product_bank(banks_dir, data_root, product)
+    return banks_dir
+
+
 def daemon_config(banks_dir: Path, broker: Any = None, prefix: str = "inspectd", **sections: Any) -> dict[str, Any]:
     """A config dict with products bottle and screw; ``sections`` are merged in at the top level."""
     config: dict[str, Any] = {
@@ -81,9 +88,14 @@ def running_daemon(config: dict[str, Any]) -> Iterator[Daemon]:
         daemon.stop()
 
 
+def scrape_text(port: int) -> str:
+    """The /metrics page, fetched over HTTP."""
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+
+
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """/metrics over HTTP -> {(sample name, sorted labels): value}."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    text = scrape_text(port)
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 

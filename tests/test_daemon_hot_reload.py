@@ -6,17 +6,17 @@ import shutil
 import threading
 import time
 
-from daemon_support import (MqttListener, daemon_config, fit_product_bank, json_frame, running_daemon, scrape,
-                            small_images)
+from daemon_support import (
+    MqttListener, daemon_config, fit_both_products, fit_product_bank, json_frame, running_daemon,
+    scrape, small_images,
+)
 
 FRAMES = 36
 FRAME_INTERVAL_S = 0.08
 
 
 def test_refit_hot_swapped_while_streaming_and_bad_bank_refused(mqtt_broker, tmp_path, data_root):
-    banks = tmp_path / "banks"
-    fit_product_bank(banks, data_root, "bottle")
-    fit_product_bank(banks, data_root, "screw")
+    banks = fit_both_products(tmp_path / "banks", data_root)
     inputs = [{"name": "bottle-station", "topic": "parts/bottle", "product": "bottle"}]
     images = small_images(data_root, "bottle", "test/good", 4)
     listener = MqttListener(mqtt_broker, "line3/#")

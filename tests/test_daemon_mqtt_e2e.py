@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from daemon_support import (MqttListener, daemon_config, decode_image, encode, fit_product_bank, json_frame,
-                            running_daemon, scrape, small_images)
+from daemon_support import (
+    MqttListener, daemon_config, decode_image, encode, fit_both_products, json_frame,
+    running_daemon, scrape, small_images,
+)
 
 RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score", "calibrated_score", "threshold",
                  "bank_version", "defects", "image", "latency_ms", "timestamps"}
@@ -17,10 +19,7 @@ RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score",
 
 @pytest.fixture(scope="module")
 def banks_dir(tmp_path_factory, data_root):
-    banks = tmp_path_factory.mktemp("banks")
-    for product in ("bottle", "screw"):
-        fit_product_bank(banks, data_root, product)
-    return banks
+    return fit_both_products(tmp_path_factory.mktemp("banks"), data_root)
 
 
 def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_root):

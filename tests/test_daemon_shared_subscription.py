@@ -13,16 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from daemon_support import MqttListener, daemon_config, fit_product_bank, json_frame, small_images
+from daemon_support import MqttListener, daemon_config, fit_both_products, json_frame, small_images
 
 FRAMES = 24
 INSPECTD = str(Path(sys.executable).with_name("inspectd"))
 
 
 def test_two_daemons_share_an_image_topic(mqtt_broker, tmp_path, data_root):
-    banks = tmp_path / "banks"
-    fit_product_bank(banks, data_root, "bottle")
-    fit_product_bank(banks, data_root, "screw")
+    banks = fit_both_products(tmp_path / "banks", data_root)
     inputs = [{"name": "station", "topic": "parts/shared", "product": "bottle", "shared_group": "line3"}]
     listener = MqttListener(mqtt_broker, "a/#", "b/#")
     processes = []

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from daemon_support import (MqttListener, daemon_config, encode, fit_product_bank, json_frame, running_daemon,
-                            small_images)
+from daemon_support import (
+    MqttListener, daemon_config, encode, fit_both_products, fit_product_bank, json_frame,
+    running_daemon, small_images,
+)
 
 
 def test_trigger_recipe_change_and_product_from_message(mqtt_broker, tmp_path, data_root):
-    banks = tmp_path / "banks"
-    fit_product_bank(banks, data_root, "bottle")
-    fit_product_bank(banks, data_root, "screw")
+    banks = fit_both_products(tmp_path / "banks", data_root)
     folder = tmp_path / "images"
     folder.mkdir()
     for i, image in enumerate(small_images(data_root, "bottle", "test/good", 2)):

@@ -9,7 +9,9 @@ import time
 
 import cv2
 
-from daemon_support import IMAGE_SIZE, daemon_config, encode, fit_product_bank, running_daemon, scrape, small_images
+from daemon_support import (
+    IMAGE_SIZE, daemon_config, encode, fit_both_products, running_daemon, scrape, small_images,
+)
 
 VIDEO_FRAMES = 12
 
@@ -33,9 +35,7 @@ def _accounting(metrics, source):
 
 
 def test_video_file_camera_without_broker(tmp_path, data_root):
-    banks = tmp_path / "banks"
-    fit_product_bank(banks, data_root, "bottle")
-    fit_product_bank(banks, data_root, "screw")
+    banks = fit_both_products(tmp_path / "banks", data_root)
     video = tmp_path / "line.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (IMAGE_SIZE, IMAGE_SIZE))
     images = small_images(data_root, "bottle", "test/good", 3) + small_images(data_root, "bottle", "test/contamination", 3)
@@ -62,9 +62,7 @@ def test_video_file_camera_without_broker(tmp_path, data_root):
 
 
 def test_image_folder_plays_once_and_disk_retention_caps_files(tmp_path, data_root):
-    banks = tmp_path / "banks"
-    fit_product_bank(banks, data_root, "screw")
-    fit_product_bank(banks, data_root, "bottle")
+    banks = fit_both_products(tmp_path / "banks", data_root)
     folder = tmp_path / "images"
     folder.mkdir()
     for i, image in enumerate(small_images(data_root, "screw", "test/good", 4)):
