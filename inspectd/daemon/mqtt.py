@@ -54,6 +54,7 @@ class MqttConnection:
             self._client.tls_insecure_set(tls.insecure_skip_verify)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_unhandled_message
         self._subscriptions: dict[str, str] = {}  # subscribed filter ($share/... included) -> plain filter
         self._pending: deque[paho.MQTTMessageInfo] = deque()
         self._pending_lock = threading.Lock()
@@ -150,6 +151,9 @@ class MqttConnection:
         self._connected.clear()
         self._metrics.broker_connected.set(0)
         self._log.warning("mqtt_disconnected", reason=str(reason_code))
+
+    def _on_unhandled_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        self._log.error("mqtt_unhandled_message", topic=repr(message._topic), bytes=len(message.payload))
 
     def _guarded(self, handler: MessageHandler) -> Callable:
         def on_message(client, userdata, message: paho.MQTTMessage) -> None:

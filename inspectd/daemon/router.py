@@ -27,8 +27,11 @@ class Router:
         self._closed = False
 
     def close(self) -> None:
-        """From now on frames are answered 'rejected: shutting_down' instead of queued."""
+        """From now on frames are answered 'rejected: shutting_down' instead of queued; the workers
+        finish what the queues hold."""
         self._closed = True
+        for queue in self._queues.values():
+            queue.close()
 
     def submit(self, frame: Frame, wait_s: float = 0.0) -> None:
         """Queue ``frame`` for its product (a triggered frame may wait ``wait_s`` for room)."""
@@ -49,7 +52,9 @@ class Router:
         self._metrics.queue_depth.labels(product).set(len(queue))
         if admission.displaced is not None:
             self._count_behind(admission.displaced)
-        if not admission.accepted:
+        if admission.closed:
+            self._answer(error_result(frame.info, "rejected", "shutting_down", "inspectd is stopping"))
+        elif not admission.accepted:
             if frame.droppable:
                 self._count_behind(frame)
             else:

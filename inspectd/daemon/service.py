@@ -12,6 +12,7 @@ import functools
 import json
 import signal
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -67,20 +68,20 @@ class Daemon:
         settings = self.config.metrics
         if settings.enabled:
             self.metrics_server = self.metrics.serve(settings.bind, settings.port)
-        if self.mqtt is not None:
-            self.mqtt.start()
-            if not self.mqtt.wait_connected(BROKER_CONNECT_WAIT_S):
-                self.log.warning("mqtt_not_connected_yet", hint="results queue until the broker answers")
         self.watcher.load_initial()
         self.watcher.start()
         self.dispatcher.start()
         for worker in self.workers:
             worker.start()
+        self.states.publish_all()
         if self.mqtt is not None:
             self.commands.subscribe(self.mqtt)
-        self.states.publish_all()
         self.sources = [self._start_camera(c) for c in self.config.cameras]
         self.sources += [self._start_mqtt_input(i) for i in self.config.mqtt_inputs]
+        if self.mqtt is not None:  # last: parts kept in our session arrive the moment we connect
+            self.mqtt.start()
+            if not self.mqtt.wait_connected(BROKER_CONNECT_WAIT_S):
+                self.log.warning("mqtt_not_connected_yet", hint="results queue until the broker answers")
         self.log.info("started", products=list(self.banks), sources=self.config.source_names,
                       metrics_port=self.metrics_port, broker=self.mqtt is not None)
 
@@ -93,8 +94,9 @@ class Daemon:
         for source in self.sources:
             source.stop()
         self.router.close()
+        drain_deadline = time.monotonic() + self.config.shutdown_drain_s
         for worker in self.workers:
-            worker.drain_and_stop(self.config.shutdown_drain_s)
+            worker.join(max(0.0, drain_deadline - time.monotonic()))
         self.watcher.stop()
         self.dispatcher.stop()
         self.dispatcher.close_sinks()

@@ -49,16 +49,16 @@ class ProductWorker:
         self._deliver = deliver
         self._metrics = metrics
         self._log = log.bind(product=product)
-        self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"worker-{product}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def drain_and_stop(self, timeout_s: float) -> None:
-        """Finish every queued frame (up to ``timeout_s``), then stop."""
-        self._stopping = True
+    def join(self, timeout_s: float) -> None:
+        """Wait until the closed queue is drained and the worker ended (logs what is left after ``timeout_s``)."""
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._log.error("drain_timeout", unanswered=len(self.queue))
 
     def _run(self) -> None:
         depth = self._metrics.queue_depth.labels(self.product)
@@ -67,7 +67,7 @@ class ProductWorker:
             depth.set(len(self.queue))
             if batch:
                 self._inspect(batch)
-            elif self._stopping:
+            elif self.queue.closed:
                 return
 
     def _inspect(self, batch: list[Frame]) -> None:
