@@ -2,6 +2,9 @@
 
 A source plugin is a factory ``(settings, SourceContext) -> FrameSource`` registered under the
 ``inspectd.sources`` entry-point group; ``settings`` is the camera's (or MQTT input's) config entry.
+A camera plugin whose every frame is a distinct part (a hot folder) sets the class attribute
+``delivers_parts = True``: its frames are never dropped when the detector falls behind, they wait for
+queue room like triggered parts.
 A sink plugin is a factory ``(SinkContext) -> ResultSink`` under ``inspectd.sinks``.
 """
 

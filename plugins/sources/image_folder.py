@@ -23,11 +23,19 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def read_frame(path: Path, source: str, part_id: str | None = None) -> Frame:
-    """Decode one image file into a frame; raises PayloadError (or OSError) when it cannot."""
-    image, decode_ms = timed_decode(path.read_bytes(), MAX_IMAGE_PIXELS)
-    info = FrameInfo(source=source, part_id=part_id, captured_at=path.stat().st_mtime, decode_ms=decode_ms)
-    return Frame(info, image)
+def emit_file(path: Path, context: SourceContext) -> bool:
+    """Decode one image file and emit it as a frame (part id: the file stem); a file that cannot be read
+    or decoded is answered with an error result instead. True if a frame was emitted."""
+    try:
+        image, decode_ms = timed_decode(path.read_bytes(), MAX_IMAGE_PIXELS)
+        captured_at = path.stat().st_mtime
+    except (PayloadError, OSError) as error:
+        reason = error.reason if isinstance(error, PayloadError) else "read_error"
+        context.reject(FrameInfo(source=context.name, part_id=path.stem), reason, str(error))
+        return False
+    info = FrameInfo(source=context.name, part_id=path.stem, captured_at=captured_at, decode_ms=decode_ms)
+    context.emit(Frame(info, image))
+    return True
 
 
 class ImageFolderSource(ThreadedSource):
@@ -46,16 +54,7 @@ class ImageFolderSource(ThreadedSource):
             for path in files:
                 if not clock.wait_next(self._stopping):
                     break
-                self._play(path)
+                emit_file(path, self._context)
             if not self._camera.source.loop:
                 break
         self._context.set_up(False)
-
-    def _play(self, path: Path) -> None:
-        try:
-            frame = read_frame(path, self._camera.name, part_id=path.stem)
-        except (PayloadError, OSError) as error:
-            reason = error.reason if isinstance(error, PayloadError) else "read_error"
-            self._context.reject(FrameInfo(source=self._camera.name, part_id=path.stem), reason, str(error))
-            return
-        self._context.emit(frame)
