@@ -66,3 +66,18 @@ def eval_command(
     from inspectd.evaluation.command import run_eval, settings_from_options
 
     run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, echo=typer.echo)
+
+
+@app.command("feedback")
+def feedback(
+    product: str = typer.Option(..., "--product", help="product name"),
+    frame: str = typer.Option(..., "--frame", help="frame id of a kept frame (or an image file)"),
+    good: bool = typer.Option(..., "--good/--defective", help="the operator's verdict on the frame"),
+    config: Path | None = typer.Option(None, "--config", "-c", help="daemon config: banks and results folders"),
+    banks: Path | None = typer.Option(None, "--banks", help="banks directory (overrides the config)"),
+    results: Path | None = typer.Option(None, "--results", help="results directory holding kept frames"),
+) -> None:
+    """Mark a frame good (its patches join the bank as a new version, threshold recalibrated) or defective (kept for reports)."""
+    from inspectd.daemon.feedback_commands import feedback_from_cli
+
+    typer.echo(feedback_from_cli(product, frame, "good" if good else "defective", config, banks, results).summary())

@@ -12,3 +12,4 @@ class CommandsConfig:
     enabled: bool = setting(False, doc="listen on <prefix>/<source>/product/set and <prefix>/reload/set")
     recipe_change: bool = setting(True, doc="allow <prefix>/<source>/product/set when commands are enabled")
     reload: bool = setting(True, doc="allow <prefix>/reload/set when commands are enabled")
+    feedback: bool = setting(True, doc="allow <prefix>/<product>/feedback/set (operator marks a kept frame good or defective)")

@@ -105,6 +105,7 @@ class ResultDispatcher:
             image_size=(width, height),
             latency_ms=latency,
             heatmap=heatmap,
+            frame_image=item.frame.image,
         )
 
     def _account(self, result: Result) -> None:

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from inspectd.daemon.frame import FrameInfo
 
 Verdict = Literal["pass", "fail", "error", "rejected"]
@@ -46,6 +48,7 @@ class Result:
     error_reason: str | None = None
     error_message: str | None = None
     heatmap: Heatmap | None = None
+    frame_image: np.ndarray | None = field(default=None, repr=False, compare=False)  # kept by the disk sink
 
     @property
     def answered(self) -> bool:

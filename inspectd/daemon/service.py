@@ -24,6 +24,7 @@ from inspectd.config.mqtt_inputs import MqttInputConfig
 from inspectd.daemon.banks import BankWatcher, ProductBank
 from inspectd.daemon.commands import CommandHandler
 from inspectd.daemon.dispatch import ResultDispatcher
+from inspectd.daemon.feedback_commands import FeedbackCommands
 from inspectd.daemon.frame import Frame
 from inspectd.daemon.interfaces import FrameSource, ResultSink, SinkContext, SourceContext
 from inspectd.daemon.metrics import DaemonMetrics
@@ -59,6 +60,7 @@ class Daemon:
                         for name, settings in config.products.items()]
         self.commands = CommandHandler(config.commands, self.topics, self.states, self.watcher,
                                        set(config.products), set(initial_products), self._publish_event, self.log)
+        self.feedback = FeedbackCommands(config, self.topics, self.watcher, self._publish_event, self.log)
         self.sources: list[FrameSource] = []
         self.metrics_server: Any = None
         self._stop_requested = threading.Event()
@@ -76,6 +78,7 @@ class Daemon:
         self.states.publish_all()
         if self.mqtt is not None:
             self.commands.subscribe(self.mqtt)
+            self.feedback.subscribe(self.mqtt)
         self.sources = [self._start_camera(c) for c in self.config.cameras]
         self.sources += [self._start_mqtt_input(i) for i in self.config.mqtt_inputs]
         if self.mqtt is not None:  # last: parts kept in our session arrive the moment we connect
@@ -132,14 +135,17 @@ class Daemon:
                              log=self.log.bind(source=name))
 
     def _start_camera(self, camera: CameraConfig) -> FrameSource:
+        plugin = plugin_registry.load("sources", camera.source.type)
+        submit_part = functools.partial(self.router.submit, wait_s=camera.trigger.backpressure_timeout_s)
         if camera.trigger.mode == "topic":
-            latch = TriggerLatch(camera.name, functools.partial(self.router.submit, wait_s=camera.trigger.backpressure_timeout_s),
-                                 self.router.reject)
+            latch = TriggerLatch(camera.name, submit_part, self.router.reject)
             self.mqtt.subscribe(camera.trigger.topic or self.topics.trigger(camera.name), latch.on_trigger)
             emit = latch.hold
+        elif getattr(plugin, "delivers_parts", False):
+            emit = submit_part
         else:
             emit = self._free_running_emit
-        source = plugin_registry.load("sources", camera.source.type)(camera, self._source_context(camera.name, emit))
+        source = plugin(camera, self._source_context(camera.name, emit))
         source.start()
         return source
 

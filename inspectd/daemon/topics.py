@@ -38,9 +38,21 @@ class Topics:
     def trigger(self, source: str) -> str:
         return f"{self.prefix}/{source}/trigger"
 
+    @property
+    def feedback_commands(self) -> str:
+        """Filter matching every product's operator-feedback topic."""
+        return f"{self.prefix}/+/feedback/set"
+
     def source_of_command(self, topic: str) -> str | None:
         """The source level of a ``<prefix>/<source>/product/set`` topic, else None."""
-        head, tail = f"{self.prefix}/", "/product/set"
+        return self._command_level(topic, "/product/set")
+
+    def product_of_feedback(self, topic: str) -> str | None:
+        """The product level of a ``<prefix>/<product>/feedback/set`` topic, else None."""
+        return self._command_level(topic, "/feedback/set")
+
+    def _command_level(self, topic: str, tail: str) -> str | None:
+        head = f"{self.prefix}/"
         if topic.startswith(head) and topic.endswith(tail):
             level = topic[len(head) : -len(tail)]
             return level if level and "/" not in level else None

@@ -1,4 +1,5 @@
-"""Writes results to ``<results_dir>/<source>/<YYYY-MM-DD>/<frame_id>.json`` (+ overlay image).
+"""Writes results to ``<results_dir>/<source>/<YYYY-MM-DD>/<frame_id>.json`` (+ overlay image, + the
+original frame as ``<frame_id>.frame.png`` for operator feedback).
 
 Retention: files older than ``retention_days`` and the oldest beyond ``max_files`` are deleted by a
 sweep thread every ``sweep_interval_s`` (and once more on close). Names come from validated config (source) and generated ids (frame),
@@ -13,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from inspectd.daemon.frame_archive import encode_frame, frame_file_name
 from inspectd.daemon.interfaces import SinkContext
 from inspectd.daemon.result import Result
 
@@ -41,6 +43,8 @@ class DiskResultSink:
         if self._settings.save_images and result.heatmap is not None:
             suffix = ".jpg" if result.heatmap.format == "jpeg" else ".png"
             _write_atomic(stem.with_suffix(suffix), result.heatmap.data)
+        if self._settings.save_frames and result.frame_image is not None:
+            _write_atomic(folder / frame_file_name(result.info.frame_id), encode_frame(result.frame_image))
         _write_atomic(stem.with_suffix(".json"), json.dumps(result.to_json()).encode())
 
     def sweep(self) -> None:
