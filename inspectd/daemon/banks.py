@@ -45,24 +45,40 @@ class ProductBank:
         return self.version_dir.name if self.version_dir else None
 
     def refresh(self, force: bool = False) -> None:
-        """Load the product's latest bank version if it is new (or refused before and ``force``)."""
+        """Load the product's latest bank version if it is new (or refused before and ``force``).
+
+        While nothing serves (start-up, e.g. after a crash with a broken newest version on disk), older
+        versions are tried newest first, so the product comes back on the last bank that loads.
+        """
         latest = self._store.latest(self.product)
-        if latest is None or latest == self.version_dir or (latest in self._refused and not force):
+        is_new = latest is not None and latest != self.version_dir and (force or latest not in self._refused)
+        if is_new and self._load(latest):
             return
+        if self.detector is None:
+            self._fall_back()
+
+    def _fall_back(self) -> None:
+        for older in reversed(self._store.versions(self.product)):
+            if older not in self._refused and self._load(older):
+                return
+
+    def _load(self, version_dir: Path) -> bool:
+        """Load, validate and warm up ``version_dir``, then swap it in; False (reported) if refused."""
         started = time.monotonic()
         try:
-            detector = Detector(load_bank(latest), threshold_override=self._threshold_override)
+            detector = Detector(load_bank(version_dir), threshold_override=self._threshold_override)
             detector.inspect([WARM_UP_IMAGE])
         except Exception as error:  # BankError, or anything a broken bank makes the detector raise
-            self._refused.add(latest)
-            self._report("refused", latest, started, error=str(error))
-            return
-        self._refused.discard(latest)
+            self._refused.add(version_dir)
+            self._report("refused", version_dir, started, error=str(error))
+            return False
+        self._refused.discard(version_dir)
         previous = self.version
-        self.detector, self.version_dir = detector, latest
-        self._metrics.bank_version.labels(self.product).set(int(latest.name[1:]))
+        self.detector, self.version_dir = detector, version_dir
+        self._metrics.bank_version.labels(self.product).set(int(version_dir.name[1:]))
         self._metrics.bank_size.labels(self.product).set(detector.bank.memory.shape[0])
-        self._report("swapped" if previous else "loaded", latest, started, previous=previous)
+        self._report("swapped" if previous else "loaded", version_dir, started, previous=previous)
+        return True
 
     def _report(self, result: str, version_dir: Path, started: float, **details: Any) -> None:
         event = {

@@ -117,9 +117,11 @@ class MqttConnection:
             self._metrics.mqtt_messages_shed.labels(kind).inc()
             self._log.warning("mqtt_message_shed", topic=topic, kind=kind, reason="outgoing_queue_full")
             return False
+        if info.rc == paho.MQTT_ERR_NO_CONN:  # queued: paho sends it on reconnect (is_published would raise)
+            info.rc = paho.MQTT_ERR_SUCCESS
         with self._pending_lock:
             self._pending.append(info)
-            while self._pending and self._pending[0].is_published():
+            while self._pending and _settled(self._pending[0]):
                 self._pending.popleft()
         return True
 
@@ -128,7 +130,7 @@ class MqttConnection:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._pending_lock:
-                while self._pending and self._pending[0].is_published():
+                while self._pending and _settled(self._pending[0]):
                     self._pending.popleft()
                 if not self._pending:
                     return True
@@ -163,3 +165,8 @@ class MqttConnection:
                 self._log.exception("mqtt_handler_failed", topic=repr(message._topic))
 
         return on_message
+
+
+def _settled(info: paho.MQTTMessageInfo) -> bool:
+    """Acknowledged by the broker, or failed for good (paho will not send it): nothing left to wait for."""
+    return info.rc != paho.MQTT_ERR_SUCCESS or info.is_published()

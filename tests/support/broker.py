@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -49,14 +50,20 @@ def wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s")
 
 
-def start_mosquitto(workdir: Path, extra_config: str = "", port: int | None = None) -> tuple[subprocess.Popen, Broker]:
-    """Start mosquitto on 127.0.0.1 with a generated config; returns the process and its address."""
+def start_mosquitto(workdir: Path, extra_config: str = "", port: int | None = None,
+                    persistent: bool = False) -> tuple[subprocess.Popen, Broker]:
+    """Start mosquitto on 127.0.0.1 with a generated config; returns the process and its address.
+
+    ``persistent``: sessions, subscriptions and queued QoS 1 messages survive a restart (kept in workdir).
+    """
     port = port or free_port()
     config_path = workdir / "mosquitto.conf"
     config_path.write_text(
         f"listener {port} 127.0.0.1\n"
-        "persistence false\n"
-        "log_dest stdout\n"
+        + (f"persistence true\npersistence_location {workdir}/\n" if persistent else "persistence false\n")
+        # as root, mosquitto would switch to the 'mosquitto' user, who cannot write a private tmp dir
+        + ("user root\n" if os.geteuid() == 0 else "")
+        + "log_dest stdout\n"
         "log_type error\nlog_type warning\n"
         + (extra_config or "allow_anonymous true\n")
     )

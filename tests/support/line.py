@@ -41,3 +41,18 @@ def assert_all_accounted(counts: dict[str, float], sent: int) -> None:
     """Frames in = results out + counted drops and failures, and nothing more came in than was sent."""
     assert counts["received"] == sent, counts
     assert counts["processed"] + counts["dropped"] + counts["failed"] == sent, counts
+
+
+CAMERA = "cam"
+
+
+def image_folder_camera(folder: Path, fps: float) -> dict[str, Any]:
+    """A looping image-folder camera inspecting ``bottle``: frames keep coming with no broker involved."""
+    return {"name": CAMERA, "source": {"type": "image_folder", "uri": str(folder), "loop": True},
+            "product": PRODUCT, "fps": fps}
+
+
+def logged_answers(daemon: Any, source: str) -> list[dict[str, Any]]:
+    """The daemon's log events that answer a frame of ``source`` (result, error or rejection)."""
+    answers = ("result", "frame_failed", "frame_rejected")
+    return [e for e in daemon.events if e.get("event") in answers and e.get("source") == source]

@@ -10,6 +10,8 @@ from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from support.broker import Broker
 
@@ -20,7 +22,8 @@ class LineClient:
     """Stands in for the plant's PLC/MES: connects, subscribes, records every message it gets."""
 
     def __init__(self, broker: Broker, client_id: str, subscriptions: tuple[str, ...] = ("inspectd/#",),
-                 configure: Callable[[paho.Client], None] = lambda client: None) -> None:
+                 configure: Callable[[paho.Client], None] = lambda client: None, session_expiry_s: int = 0) -> None:
+        """``session_expiry_s`` > 0: a persistent session; the broker keeps our messages while we are away."""
         self.messages: list[Message] = []
         self._changed = threading.Condition()
         self._subscribed = threading.Event()
@@ -30,7 +33,10 @@ class LineClient:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
+        self.client.reconnect_delay_set(0.2, 1.0)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = session_expiry_s
+        self.client.connect(broker.host, broker.port, clean_start=session_expiry_s == 0, properties=properties)
         self.client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError(f"test client {client_id} was not subscribed to {subscriptions}")
@@ -47,28 +53,22 @@ class LineClient:
         return [json.loads(payload) for _, payload in self.received("/result")]
 
     def wait_results(self, count: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
-        self._wait(lambda: len(self.received("/result")) >= count, timeout_s,
-                   lambda: f"{len(self.received('/result'))} of {count} results")
+        self.wait_for(lambda: len(self.received("/result")) >= count, f"{count} results", timeout_s)
         return self.results()
 
-    def wait_message(self, topic_suffix: str, where: Callable[[bytes], bool] = lambda p: True,
-                     timeout_s: float = 30.0) -> bytes:
-        self._wait(lambda: any(where(p) for _, p in self.received(topic_suffix)), timeout_s,
-                   lambda: f"no matching message on *{topic_suffix}")
-        return next(p for _, p in self.received(topic_suffix) if where(p))
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-    def _wait(self, done: Callable[[], bool], timeout_s: float, describe: Callable[[], str]) -> None:
+    def wait_for(self, done: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+        """Wait until ``done()`` holds (checked on every message); AssertionError naming ``what`` if not."""
         deadline = time.monotonic() + timeout_s
         with self._changed:
             while not done():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"after {timeout_s}s: {describe()}")
+                    raise AssertionError(f"no {what} after {timeout_s}s ({len(self.results())} results so far)")
                 self._changed.wait(min(remaining, 0.5))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         for topic in self._subscriptions:
