@@ -1,0 +1,84 @@
+"""Simulated operator feedback (issue 7): rates at the calibrated threshold before and after the first
+1, 2 and 4 false rejects of a separate pool of good images (the train/good images not drawn as
+golden) are fed back as good, one at a time, exactly as ``inspectd feedback --good`` would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from inspectd.detector.bank import Bank
+from inspectd.detector.detector import Detector
+from inspectd.detector.embedder import embed
+from inspectd.detector.feedback import add_good_copies
+from inspectd.detector.fit import fit_memory
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.evaluation.dataset import draw_shots, load_category
+from inspectd.evaluation.features_cache import FeatureCache
+from inspectd.evaluation.metrics import escape_rate, false_reject_rate
+
+FEEDBACK_STEPS = (0, 1, 2, 4)
+IDENTITY = AugmentationSet(rotations=1)
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    category: str
+    shots: int
+    seed: int
+    feedbacks: int  # false rejects fed back so far (fewer than asked when the pool ran out of them)
+    false_reject_rate: float
+    escape_rate: float
+    threshold: float
+
+
+def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: DetectorSettings) -> list[FeedbackRow]:
+    category = load_category(data_dir)
+    cache = FeatureCache(settings)
+    test_features = embed(cache.test(category.test_images)[0], settings.embedder)
+    rows = []
+    for seed in seeds:
+        seeded = replace(settings, seed=seed)
+        drawn = draw_shots(len(category.train_files), shots, seed)
+        goldens = [category.train_files[i] for i in drawn]
+        pool = [path for i, path in enumerate(category.train_files) if i not in drawn]
+        fitted = fit_memory(lambda i, a: embed(cache.golden(goldens[i], a)[0], settings.embedder), shots, seeded)
+        bank = Bank(memory=fitted.memory, manifest={"settings": seeded.to_dict(), "threshold": fitted.threshold,
+                                                    "calibration": fitted.calibration, "counts": {"images": shots}})
+        given = 0
+        for step in FEEDBACK_STEPS:
+            while given < step and (false_reject := _first_false_reject(bank, pool, cache, settings)) is not None:
+                copies = embed(cache.golden(false_reject, settings.augmentations)[0], settings.embedder)
+                bank, _ = add_good_copies(bank, Detector(bank), copies, str(false_reject))
+                pool.remove(false_reject)
+                given += 1
+            scores, _ = Detector(bank).score_maps(test_features, {})
+            rows.append(FeedbackRow(category.name, shots, seed, given,
+                                    false_reject_rate(scores, category.test_labels, bank.threshold),
+                                    escape_rate(scores, category.test_labels, bank.threshold), bank.threshold))
+    return rows
+
+
+def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, settings: DetectorSettings) -> Path | None:
+    """The first pool image (in file order) the bank rejects, or None."""
+    detector = Detector(bank)
+    for path in pool:
+        scores, _ = detector.score_maps(embed(cache.golden(path, IDENTITY)[0], settings.embedder), {})
+        if scores[0] > bank.threshold:
+            return path
+    return None
+
+
+def feedback_table(rows: list[FeedbackRow]) -> str:
+    """Mean over seeds per category and number of feedbacks asked."""
+    lines = ["| category | shots | feedbacks asked | given (mean) | false reject | escape |", "|---|---|---|---|---|---|"]
+    seeds = len({r.seed for r in rows})
+    for start in range(0, len(rows), len(FEEDBACK_STEPS) * seeds):
+        block = rows[start:start + len(FEEDBACK_STEPS) * seeds]
+        for i, step in enumerate(FEEDBACK_STEPS):
+            runs = block[i::len(FEEDBACK_STEPS)]
+            lines.append(f"| {runs[0].category} | {runs[0].shots} | {step} | {np.mean([r.feedbacks for r in runs]):.1f} | "
+                         f"{np.mean([r.false_reject_rate for r in runs]):.3f} | {np.mean([r.escape_rate for r in runs]):.3f} |")
+    return "\n".join(lines)
