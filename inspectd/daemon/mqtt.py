@@ -55,10 +55,13 @@ class MqttConnection:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_unhandled_message
+        self._client.on_subscribe = self._on_subscribe
         self._subscriptions: dict[str, str] = {}  # subscribed filter ($share/... included) -> plain filter
         self._pending: deque[paho.MQTTMessageInfo] = deque()
         self._pending_lock = threading.Lock()
         self._connected = threading.Event()
+        self._ready = threading.Event()  # connected and every subscription acknowledged
+        self._resubscribe_mid: int | None = None
         metrics.broker_connected.set(0)
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -78,7 +81,8 @@ class MqttConnection:
         self._client.loop_start()
 
     def wait_connected(self, timeout_s: float) -> bool:
-        return self._connected.wait(timeout_s)
+        """Wait until connected with every subscription acknowledged (then 'online' is published)."""
+        return self._ready.wait(timeout_s)
 
     @property
     def connected(self) -> bool:
@@ -91,6 +95,7 @@ class MqttConnection:
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
+        self._ready.clear()
         self._metrics.broker_connected.set(0)
 
     # -- traffic --------------------------------------------------------------------------------
@@ -145,12 +150,25 @@ class MqttConnection:
         self._connected.set()
         self._metrics.broker_connected.set(1)
         self._log.info("mqtt_connected", session_present=bool(flags.session_present))
+        if self._subscriptions:
+            _, self._resubscribe_mid = client.subscribe([(s, 1) for s in self._subscriptions])
+        else:
+            self._announce_online(client)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            self._log.error("mqtt_subscribe_refused", reasons=refused, filters=list(self._subscriptions))
+        if mid == self._resubscribe_mid:
+            self._announce_online(client)
+
+    def _announce_online(self, client: paho.Client) -> None:
         client.publish(self._topics.availability, b"online", qos=1, retain=True)
-        for subscribed in self._subscriptions:
-            client.subscribe(subscribed, qos=1)
+        self._ready.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
+        self._ready.clear()
         self._metrics.broker_connected.set(0)
         self._log.warning("mqtt_disconnected", reason=str(reason_code))
 
