@@ -68,6 +68,25 @@ def eval_command(
     run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, echo=typer.echo)
 
 
+@app.command("bench")
+def bench(
+    images: Path = typer.Option(Path("../shared/data/mvtec_ad/bottle"), "--images",
+                                help="category folder in MVTec AD layout: train/good for goldens, test/* as frames"),
+    shots: int = typer.Option(4, "--shots", help="golden images in the bank"),
+    batch: int = typer.Option(8, "--batch", help="frames per batch for the sustained rate"),
+    size: int | None = typer.Option(None, "--size", help="input size in pixels (default: the detector's)"),
+    frames: int = typer.Option(64, "--frames", help="frames timed per measurement"),
+    banks: int = typer.Option(10, "--banks", help="product banks loaded for the memory figure"),
+    threads: int = typer.Option(1, "--threads", help="intra-op threads (torch, faiss, OpenCV) for both paths"),
+) -> None:
+    """Time the frame-to-verdict path per stage beside the float32 reference, in one run; print the table."""
+    from inspectd.bench.command import run_bench
+    from inspectd.detector.settings import DetectorSettings
+
+    run_bench(images, shots, batch, size or DetectorSettings().input_size, frames, banks, threads,
+              echo=typer.echo)
+
+
 @app.command("feedback")
 def feedback(
     product: str = typer.Option(..., "--product", help="product name"),
@@ -81,3 +100,16 @@ def feedback(
     from inspectd.daemon.feedback_commands import feedback_from_cli
 
     typer.echo(feedback_from_cli(product, frame, "good" if good else "defective", config, banks, results).summary())
+
+
+@app.command("demo")
+def demo(
+    workdir: Path = typer.Option(Path("var/demo"), "--workdir", help="where the demo's images, bank and results go"),
+    metrics_port: int = typer.Option(9108, "--metrics-port", help="Prometheus /metrics port on 127.0.0.1"),
+    fps: float = typer.Option(4.0, "--fps", help="frames per second the demo camera plays"),
+    loop: bool = typer.Option(False, "--loop", help="play the stream forever (Ctrl-C stops)"),
+) -> None:
+    """Run the daemon on a generated demo line: no camera, no broker, bank fitted on first run."""
+    from inspectd.demo.line import run_demo
+
+    raise typer.Exit(run_demo(workdir, metrics_port, fps, loop, echo=typer.echo))

@@ -1,0 +1,26 @@
+"""The README's first command: the daemon on the generated demo line, end to end, no broker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from inspectd.cli import app
+from support.broker import free_port
+
+
+def test_demo_fits_its_bank_and_answers_every_part(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    outcome = CliRunner().invoke(app, ["demo", "--workdir", str(workdir), "--metrics-port", str(free_port()),
+                                       "--fps", "20"])
+    assert outcome.exit_code == 0, outcome.output
+    parts = sorted(p.stem for p in (workdir / "stream").glob("*.png"))
+    results = [json.loads(p.read_text()) for p in (workdir / "results" / "demo-line").glob("*/*.json")]
+    assert sorted(r["part_id"] for r in results) == parts
+    assert {r["verdict"] for r in results} <= {"pass", "fail"}
+    assert all(r["bank_version"] == "v0001" for r in results)
+    overlays = list((workdir / "results" / "demo-line").glob("*/*.jpg"))
+    assert len(overlays) == len(parts)
+    assert f"{len(parts)} of {len(parts)} parts answered" in outcome.output
