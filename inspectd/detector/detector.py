@@ -11,8 +11,9 @@ from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_square, to_batch
-from inspectd.detector.scoring import (PatchIndex, Region, anomaly_maps, calibrated_score, defect_regions,
+from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
                                        image_scores, resize_map)
+from inspectd.detector.search import patch_index
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Detector:
         self.bank = bank
         self.settings = bank.settings
         self.backbone = get_backbone(self.settings.backbone, self.settings.weights_path)
-        self.index = PatchIndex(bank.memory)
+        self.index = patch_index(bank.memory, self.settings.precision)
         self.threshold = float(threshold_override) if threshold_override is not None else bank.threshold
 
     def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
@@ -42,7 +43,7 @@ class Detector:
         batch = to_batch([resize_square(image, self.settings.input_size) for image in images], self.backbone)
         timings["preprocess"] = _ms_since(started)
         started = time.perf_counter()
-        features = patch_features(self.backbone, batch)
+        features = patch_features(self.backbone, batch, self.settings.precision)
         timings["backbone"] = _ms_since(started)
         started = time.perf_counter()
         embedded = embed(features, self.settings.embedder)

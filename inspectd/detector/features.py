@@ -32,10 +32,12 @@ def to_batch(images: list[np.ndarray], backbone: FeatureBackbone) -> torch.Tenso
     return batch.sub_(mean).div_(std)
 
 
-def patch_features(backbone: FeatureBackbone, batch: torch.Tensor) -> np.ndarray:
-    """Normalised batch -> float32 array [B, h, w, D] on the stride-8 grid."""
+def patch_features(backbone: FeatureBackbone, batch: torch.Tensor, precision: str = "float32") -> np.ndarray:
+    """Normalised batch -> float32 array [B, h, w, D] on the stride-8 grid; the backbone runs at ``precision``."""
     with torch.inference_mode():
-        stride8, stride16 = backbone(batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            stride8, stride16 = backbone(batch)
+        stride8, stride16 = stride8.float(), stride16.float()
         stride8 = functional.avg_pool2d(stride8, 3, stride=1, padding=1)
         stride16 = functional.avg_pool2d(stride16, 3, stride=1, padding=1)
         stride16 = functional.interpolate(stride16, size=stride8.shape[-2:], mode="bilinear", align_corners=False)

@@ -17,7 +17,8 @@ from inspectd.detector.calibration import HALF_STRIDE_SHIFT, holdout_groups, thr
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_square, to_batch
-from inspectd.detector.scoring import PatchIndex, anomaly_maps, image_scores
+from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.search import patch_index
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
@@ -38,7 +39,7 @@ def image_featurizer(golden_images: list[np.ndarray], settings: DetectorSettings
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
         image = resize_square(golden_images[index], settings.input_size)
         batch = to_batch(augmented_copies(image, augmentations), backbone)
-        return embed(patch_features(backbone, batch), settings.embedder)
+        return embed(patch_features(backbone, batch, settings.precision), settings.embedder)
     return featurize
 
 
@@ -70,7 +71,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings)
 def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
                     memory_parts: list[np.ndarray], settings: DetectorSettings) -> np.ndarray:
     def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
-        maps = anomaly_maps(PatchIndex(memory).patch_scores(features), settings.input_size,
+        maps = anomaly_maps(patch_index(memory, settings.precision).patch_scores(features), settings.input_size,
                             settings.map_sigma())
         return image_scores(maps, settings.score_top_k)
 

@@ -34,6 +34,9 @@ class EmbedderSettings:
     relative_weight: float = 1.0
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
 @dataclass(frozen=True)
 class DetectorSettings:
     backbone: str = "efficientnet_lite0"
@@ -46,6 +49,13 @@ class DetectorSettings:
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
     target_false_reject: float = 0.01
     seed: int = 0
+    # "bfloat16": backbone under bf16 autocast, bf16 search shortlist re-ranked in float32 (docs/performance.md);
+    # "float32": the reference path
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

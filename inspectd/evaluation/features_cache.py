@@ -27,12 +27,13 @@ class FeatureCache:
     def __init__(self, settings: DetectorSettings) -> None:
         self.backbone = get_backbone(settings.backbone, settings.weights_path)
         self.input_size = settings.input_size
+        self.precision = settings.precision
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
         self._test: tuple[np.ndarray, float] | None = None
         self._extract([np.zeros((self.input_size, self.input_size, 3), np.uint8)])  # warm-up, untimed
 
     def _extract(self, images: list[np.ndarray]) -> np.ndarray:
-        parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone))
+        parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone), self.precision)
                  for i in range(0, len(images), BATCH)]
         return np.concatenate(parts)
 

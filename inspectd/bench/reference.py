@@ -1,0 +1,60 @@
+"""The baseline: the straightforward float32 PyTorch path of the same model and the same bank.
+
+NCHW tensors, BatchNorm not folded, float32 throughout, exact faiss search, the anomaly map smoothed
+at full input resolution, one frame at a time. Only the backbone differs from the library's own
+float32 path (which runs channels-last with BN folded), so it is built here from the plugin directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from inspectd import plugin_registry
+from inspectd.detector.backbone import FeatureBackbone
+from inspectd.detector.bank import Bank
+from inspectd.detector.detector import Detector
+from inspectd.detector.fit import build_manifest, fit_memory, image_featurizer
+from inspectd.detector.settings import DetectorSettings
+
+
+class NchwBackbone:
+    """A freshly loaded backbone plugin run as-is: contiguous NCHW, unfolded BatchNorm."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        plugin: FeatureBackbone = plugin_registry.load("backbones", settings.backbone)(settings.weights_path)
+        plugin.net.to(memory_format=torch.contiguous_format)
+        self.plugin = plugin
+        self.name, self.channels = plugin.name, plugin.channels
+        self.mean, self.std, self.weights_sha256 = plugin.mean, plugin.std, plugin.weights_sha256
+
+    def __call__(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            return self.plugin.extract(batch.contiguous())
+
+
+def reference_bank(golden_images: list[np.ndarray], settings: DetectorSettings, backbone: NchwBackbone) -> Bank:
+    """``fit_bank`` on the reference path: float32 settings, features from the NCHW backbone."""
+    settings = replace(settings, precision="float32")
+    started = time.perf_counter()
+    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings)
+    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
+    return Bank(memory=fitted.memory, manifest=manifest)
+
+
+def reference_detector(bank: Bank, backbone: NchwBackbone) -> Detector:
+    """A detector on a ``reference_bank``, its features taken from the NCHW backbone."""
+    detector = Detector(bank)
+    detector.backbone = backbone
+    return detector
+
+
+def anomalib_status() -> str:
+    """anomalib's PatchCore is the second baseline the issue asks for, when it is importable."""
+    if importlib.util.find_spec("anomalib") is None:
+        return "anomalib: not installed (no comparison with its PatchCore in this run)"
+    return "anomalib: installed, but this bench has no adapter for its PatchCore yet (no comparison)"
