@@ -2,7 +2,8 @@
 
 Frames are read on the source's own thread. A stream that fails to open or stops delivering is
 reopened with exponential backoff (state 'down' meanwhile). A video file plays at its own frame rate
-(or the fps cap, if lower) and, with ``loop``, starts again at the end; without, the source ends.
+(or the fps cap, if lower) and, with ``loop``, is reopened at its end (so a file removed or replaced
+meanwhile is noticed: down, then reopened with backoff until it is back); without, the source ends.
 """
 
 from __future__ import annotations
@@ -33,38 +34,44 @@ class VideoCaptureSource(ThreadedSource):
                     self._context.set_up(False)
                     self._stopping.wait(backoff.failed())
                     continue
-                backoff.succeeded()
                 self._context.set_up(True)
-                finished = self._read_frames(capture)
+                outcome, frames = self._read_frames(capture)
             finally:
                 capture.release()
+            if frames:
+                backoff.succeeded()
+            if outcome == _REOPEN:
+                continue
             self._context.set_up(False)
-            if finished:
+            if outcome == _FINISHED:
                 self._context.log.info("source_finished", target=str(self._target))
                 return
             self._context.log.warning("source_lost", target=str(self._target), retry_s=backoff.delay_s)
             self._stopping.wait(backoff.failed())
 
-    def _read_frames(self, capture: cv2.VideoCapture) -> bool:
-        """Emit frames until the stream fails (False) or a non-looping file ends (True)."""
+    def _read_frames(self, capture: cv2.VideoCapture) -> tuple[str, int]:
+        """Emit frames until the stream fails (lost), a non-looping file ends (finished) or a looping one
+        ends (reopen: a file that vanished or was truncated meanwhile then fails to open). Returns the
+        outcome and the number of frames read."""
         fps = self._camera.fps
         if self._is_file:
             native = capture.get(cv2.CAP_PROP_FPS) or None
             fps = min(f for f in (fps, native) if f) if (fps or native) else None
         clock = FrameClock(fps)
-        frames_since_start = 0
+        frames = 0
         while not self._stopping.is_set():
             if self._is_file and not clock.wait_next(self._stopping):
-                return True
+                return _FINISHED, frames
             ok, image_bgr = capture.read()
             if not ok:
-                rewound = self._is_file and self._camera.source.loop and frames_since_start > 0
-                if rewound and capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
-                    frames_since_start = 0
-                    continue
-                return self._is_file
-            frames_since_start += 1
+                if self._is_file and self._camera.source.loop:
+                    return (_REOPEN if frames else _LOST), frames
+                return (_FINISHED if self._is_file else _LOST), frames
+            frames += 1
             if self._is_file or clock.due():  # a live stream is read at its own pace, surplus frames skipped
                 info = FrameInfo(source=self._camera.name, captured_at=time.time())
                 self._context.emit(Frame(info, cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)))
-        return True
+        return _FINISHED, frames
+
+
+_FINISHED, _LOST, _REOPEN = "finished", "lost", "reopen"
