@@ -23,7 +23,8 @@ def configure_logging(settings: LoggingConfig) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # No file argument: each line goes to the sys.stdout of the moment, not one captured at set-up.
+        logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stdout, format="%(name)s %(levelname)s %(message)s")
