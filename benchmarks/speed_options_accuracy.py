@@ -1,9 +1,9 @@
-"""Accuracy of the bfloat16 fast path against the float32 reference (docs/performance.md).
+"""Accuracy of each speed option against the float32 reference path (docs/performance.md).
 
-    python benchmarks/precision_accuracy.py --size 320 --shots 1,4 --seeds 0 [--json out.json]
+    python benchmarks/speed_options_accuracy.py --size 320 --shots 1,4 --seeds 0 [--json out.json]
 
-Runs the eval harness (default method, every shared category) once per precision on the same draws
-and prints image and pixel AUROC side by side with their difference.
+Runs the eval harness (default method, every shared category) once per configuration on the same
+draws and prints image and pixel AUROC of each option beside the reference's, with the difference.
 """
 
 from __future__ import annotations
@@ -13,12 +13,17 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from inspectd.detector.settings import PRECISIONS, DetectorSettings
-from inspectd.evaluation.harness import evaluate
+from inspectd.detector.settings import DetectorSettings
+from inspectd.evaluation.harness import EvalResult, evaluate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CATEGORIES = ("mvtec_ad/bottle", "mvtec_ad/screw", "visa/fryum", "mpdd_resized512/metal_plate",
               "kolektorsdd/commutator", "lookout_for_vision/cookies")
+CONFIGS = {
+    "reference": {"precision": "float32", "search": "exact"},
+    "shortlist": {"precision": "float32", "search": "shortlist"},
+    "bf16+shortlist": {"precision": "bfloat16", "search": "shortlist"},
+}
 
 
 def main() -> None:
@@ -32,21 +37,27 @@ def main() -> None:
     shots = [int(s) for s in args.shots.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     dirs = [args.data / name for name in CATEGORIES]
-    runs = {precision: evaluate(dirs, shots, seeds, "graphcore",
-                                replace(DetectorSettings(), input_size=args.size, precision=precision),
-                                progress=lambda r: print(f"  {r.category} K={r.shots} seed={r.seed} "
-                                                         f"image AUROC {r.image_auroc:.4f}", flush=True))
-            for precision in PRECISIONS}
-    print(f"\nsize {args.size}: image / pixel AUROC, float32 vs bfloat16")
-    print(f"{'category':<14} {'K':>2} {'seed':>4}  {'img f32':>8} {'img bf16':>8} {'diff':>7}  "
-          f"{'pix f32':>8} {'pix bf16':>8} {'diff':>7}")
-    for ref, fast in zip(runs["float32"], runs["bfloat16"]):
-        pixel = ("      -" * 3 if ref.pixel_auroc is None else
-                 f"{ref.pixel_auroc:8.4f} {fast.pixel_auroc:8.4f} {fast.pixel_auroc - ref.pixel_auroc:+7.4f}")
-        print(f"{ref.category:<14} {ref.shots:>2} {ref.seed:>4}  {ref.image_auroc:8.4f} {fast.image_auroc:8.4f} "
-              f"{fast.image_auroc - ref.image_auroc:+7.4f}  {pixel}")
+    runs = {name: evaluate(dirs, shots, seeds, "graphcore",
+                           replace(DetectorSettings(), input_size=args.size, **changes),
+                           progress=lambda r, name=name: print(f"  {name} {r.category} K={r.shots} seed={r.seed} "
+                                                               f"image AUROC {r.image_auroc:.4f}", flush=True))
+            for name, changes in CONFIGS.items()}
+    for name in list(CONFIGS)[1:]:
+        print(f"\nsize {args.size}: image / pixel AUROC, reference vs {name}")
+        print(_table(runs["reference"], runs[name]))
     if args.json:
-        args.json.write_text(json.dumps({p: [asdict(r) for r in rs] for p, rs in runs.items()}, indent=1))
+        args.json.write_text(json.dumps({name: [asdict(r) for r in rs] for name, rs in runs.items()}, indent=1))
+
+
+def _table(reference: list[EvalResult], option: list[EvalResult]) -> str:
+    lines = [f"{'category':<28} {'K':>2} {'seed':>4}  {'img ref':>8} {'img opt':>8} {'diff':>7}  "
+             f"{'pix ref':>8} {'pix opt':>8} {'diff':>7}"]
+    for ref, opt in zip(reference, option):
+        pixel = ("       -" * 2 + "       -" if ref.pixel_auroc is None else
+                 f"{ref.pixel_auroc:8.4f} {opt.pixel_auroc:8.4f} {opt.pixel_auroc - ref.pixel_auroc:+7.4f}")
+        lines.append(f"{ref.category:<28} {ref.shots:>2} {ref.seed:>4}  {ref.image_auroc:8.4f} "
+                     f"{opt.image_auroc:8.4f} {opt.image_auroc - ref.image_auroc:+7.4f}  {pixel}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,19 @@ from inspectd.detector.settings import DetectorSettings
 Section = tuple[str, list[Row]]
 
 
-def run_bench(images: Path, shots: int, batch: int, size: int, frame_count: int, bank_count: int,
-              threads: int, echo: Callable[[str], None] = print) -> list[Section]:
-    """Measure, print and return the table's sections; torch, faiss and OpenCV use ``threads`` threads."""
+def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, frame_count: int,
+              bank_count: int, threads: int, echo: Callable[[str], None] = print) -> list[Section]:
+    """Measure ``settings`` (the fast path) against the reference; print and return the table's sections.
+
+    torch, faiss and OpenCV use ``threads`` threads on both paths.
+    """
     set_threads(threads)
-    settings = replace(DetectorSettings(), input_size=size)
+    size = settings.input_size
     data = load_bench_data(images, shots, frame_count)
     echo(f"cpu: {cpu_summary()}")
     echo(f"data: {images} ({shots}-shot bank, {frame_count} frames), {size} px, batch {batch}; "
-         f"fast = precision {settings.precision}, reference = float32 NCHW unbatched")
+         f"fast = precision {settings.precision}, search {settings.search}, channels-last, BN folded, batched; "
+         f"reference = float32, exact search, NCHW, unbatched")
     echo(anomalib_status())
     reference_backbone = NchwBackbone(settings)
     banks = {"fast": fit_bank(data.golden_images, settings),
@@ -132,6 +136,12 @@ def _floor(fast: Detector, size: int) -> Section:
         Row("matmul rate bf16 | fp32", bf16, fp32, "GFLOP/s", higher_is_better=True),
         Row("backbone at that rate", flops / bf16 / 1e6, flops / fp32 / 1e6, "ms"),
     ])
+
+
+def bench_settings(size: int | None, precision: str | None) -> DetectorSettings:
+    """The detector's defaults with the bench's overrides (None keeps the default)."""
+    changes = {"input_size": size, "precision": precision}
+    return replace(DetectorSettings(), **{key: value for key, value in changes.items() if value is not None})
 
 
 def set_threads(threads: int) -> None:

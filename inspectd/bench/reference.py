@@ -38,8 +38,8 @@ class NchwBackbone:
 
 
 def reference_bank(golden_images: list[np.ndarray], settings: DetectorSettings, backbone: NchwBackbone) -> Bank:
-    """``fit_bank`` on the reference path: float32 settings, features from the NCHW backbone."""
-    settings = replace(settings, precision="float32")
+    """``fit_bank`` on the reference path: float32, exact search, features from the NCHW backbone."""
+    settings = replace(settings, precision="float32", search="exact")
     started = time.perf_counter()
     fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings)
     manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)

@@ -34,7 +34,7 @@ class Detector:
         self.bank = bank
         self.settings = bank.settings
         self.backbone = get_backbone(self.settings.backbone, self.settings.weights_path)
-        self.index = patch_index(bank.memory, self.settings.precision)
+        self.index = patch_index(bank.memory, self.settings.search)
         self.threshold = float(threshold_override) if threshold_override is not None else bank.threshold
 
     def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:

@@ -71,7 +71,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings)
 def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
                     memory_parts: list[np.ndarray], settings: DetectorSettings) -> np.ndarray:
     def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
-        maps = anomaly_maps(patch_index(memory, settings.precision).patch_scores(features), settings.input_size,
+        maps = anomaly_maps(patch_index(memory, settings.search).patch_scores(features), settings.input_size,
                             settings.map_sigma())
         return image_scores(maps, settings.score_top_k)
 

@@ -47,6 +47,6 @@ class ShortlistIndex:
         return distances.sqrt_().reshape(batch, height, width).numpy()
 
 
-def patch_index(memory: np.ndarray, precision: str) -> PatchIndex | ShortlistIndex:
-    """The search for ``DetectorSettings.precision``: faiss exact float32, or the bf16 shortlist."""
-    return ShortlistIndex(memory) if precision == "bfloat16" else PatchIndex(memory)
+def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex:
+    """The index ``DetectorSettings.search`` names: "shortlist" (this module) or "exact" (faiss flat L2)."""
+    return ShortlistIndex(memory) if search == "shortlist" else PatchIndex(memory)
