@@ -43,12 +43,12 @@ class CommandHandler:
         self._publish_event({"event": "recipe_changed", "source": source, "product": product})
 
     def _on_reload(self, topic: str, payload: bytes) -> None:
-        product = _text(payload) or None
-        if product is not None and product not in self._products:
-            self._refuse("reload", topic, f"unknown product {product!r}")
+        product = _text(payload)  # empty: every product; not UTF-8: refused, never read as "all"
+        if product is None or (product and product not in self._products):
+            self._refuse("reload", topic, f"unknown product {product if product is not None else payload[:64]!r}")
             return
         self._log.info("reload_requested", product=product or "all")
-        self._watcher.request_reload(product)
+        self._watcher.request_reload(product or None)
 
     def _refuse(self, command: str, topic: str, why: str) -> None:
         self._log.warning("command_refused", command=command, topic=topic, reason=why)
