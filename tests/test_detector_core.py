@@ -61,3 +61,21 @@ def test_threshold_override_wins_over_bank(bottle, bottle_goldens) -> None:
     strict = Detector(bank, threshold_override=from_bank.image_score / 2).inspect(image)[0]
     assert lenient.threshold == from_bank.image_score * 2 and not lenient.is_defective
     assert strict.is_defective and strict.calibrated_score > 0.5 > lenient.calibrated_score
+
+
+def test_input_shape_keeps_aspect() -> None:
+    from inspectd.detector.features import input_shape
+    assert input_shape(512, 512, 320) == (320, 320)
+    assert input_shape(512, 203, 320) == (512, 208)  # KolektorSDD commutator: ~320**2 pixels, unsquashed
+    assert input_shape(341, 512, 320, keep_aspect=False) == (320, 320)
+    height, width = input_shape(341, 512, 320)
+    assert height % 16 == 0 and width % 16 == 0 and abs(width / height - 512 / 341) < 0.1  # sides rounded to 16
+
+
+def test_non_square_frames_map_back_to_the_frame(bottle_goldens) -> None:
+    goldens = [np.ascontiguousarray(image[:, 96:-96]) for image in bottle_goldens]  # 512 x 320, portrait
+    bank = fit_bank(goldens, FAST)
+    assert bank.manifest["input_shape"] == [288, 176]
+    inspection = Detector(bank).inspect([goldens[0]])[0]
+    assert inspection.anomaly_map.shape == goldens[0].shape[:2]
+    assert not inspection.is_defective

@@ -10,7 +10,7 @@ import numpy as np
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
-from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
                                        image_scores, resize_map)
 from inspectd.detector.search import patch_index
@@ -36,11 +36,14 @@ class Detector:
         self.backbone = get_backbone(self.settings.backbone, self.settings.weights_path)
         self.index = patch_index(bank.memory, self.settings.search)
         self.threshold = float(threshold_override) if threshold_override is not None else bank.threshold
+        # Banks written before aspect-preserving input have no input_shape: they were square.
+        size = self.settings.input_size
+        self.input_shape = tuple(bank.manifest.get("input_shape") or (size, size))
 
     def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
         """RGB uint8 frames -> embedded patch features [B, h, w, D]; adds stage timings (ms)."""
         started = time.perf_counter()
-        batch = to_batch([resize_square(image, self.settings.input_size) for image in images], self.backbone)
+        batch = to_batch([resize_to(image, self.input_shape) for image in images], self.backbone)
         timings["preprocess"] = _ms_since(started)
         started = time.perf_counter()
         features = patch_features(self.backbone, batch, self.settings.precision)
@@ -51,12 +54,12 @@ class Detector:
         return embedded
 
     def score_maps(self, features: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """Embedded features -> (image scores [B], anomaly maps [B, S, S] at input size S)."""
+        """Embedded features -> (image scores [B], anomaly maps [B, H, W] at the bank's input shape)."""
         started = time.perf_counter()
         patch_scores = self.index.patch_scores(features)
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
-        maps = anomaly_maps(patch_scores, self.settings.input_size, self.settings.map_sigma())
+        maps = anomaly_maps(patch_scores, self.input_shape, self.settings.map_sigma())
         scores = image_scores(maps, self.settings.score_top_k)
         timings["postprocess"] = _ms_since(started)
         return scores, maps

@@ -16,12 +16,37 @@ from torch.nn import functional
 from inspectd.detector.backbone import FeatureBackbone
 
 
-def resize_square(image: np.ndarray, size: int) -> np.ndarray:
-    """RGB uint8 image of any size (or grayscale) -> size x size x 3."""
+SHAPE_MULTIPLE = 16  # input sides are multiples of the coarsest stage's stride: the grids align exactly
+
+
+def input_shape(height: int, width: int, size: int, keep_aspect: bool = True) -> tuple[int, int]:
+    """The (height, width) a frame of ``height x width`` is resized to for the backbone.
+
+    ``keep_aspect``: about ``size * size`` pixels in the frame's own aspect ratio (sides rounded to
+    multiples of 16), so a long thin part is not squashed and costs what a square one does; otherwise
+    ``size x size``.
+    """
+    if not keep_aspect or height == width:
+        return size, size
+    scale = size / float(np.sqrt(height * width))
+    return tuple(max(SHAPE_MULTIPLE, int(round(side * scale / SHAPE_MULTIPLE)) * SHAPE_MULTIPLE)
+                 for side in (height, width))
+
+
+def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 image of any size (or grayscale) -> shape[0] x shape[1] x 3."""
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    shrinking = image.shape[0] > size or image.shape[1] > size
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    height, width = shape
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = image.shape[0] > height or image.shape[1] > width
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """RGB uint8 image of any size (or grayscale) -> size x size x 3."""
+    return resize_to(image, (size, size))
 
 
 def to_batch(images: list[np.ndarray], backbone: FeatureBackbone) -> torch.Tensor:

@@ -16,7 +16,7 @@ from inspectd.detector.bank import FORMAT_VERSION, Bank
 from inspectd.detector.calibration import HALF_STRIDE_SHIFT, holdout_groups, threshold_from_scores
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
-from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.search import patch_index
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
@@ -32,19 +32,33 @@ class MemoryFit:
     calibration: dict
     copies: int
     patches: int
+    input_shape: tuple[int, int]
 
 
 def image_featurizer(golden_images: list[np.ndarray], settings: DetectorSettings,
                      backbone: FeatureBackbone) -> Featurize:
+    shape = golden_input_shape(golden_images, settings)
+
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
-        image = resize_square(golden_images[index], settings.input_size)
+        image = resize_to(golden_images[index], shape)
         batch = to_batch(augmented_copies(image, augmentations), backbone)
         return embed(patch_features(backbone, batch, settings.precision), settings.embedder)
     return featurize
 
 
-def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings) -> MemoryFit:
-    """Bank memory and threshold, from features only (``eval`` passes cached features here)."""
+def golden_input_shape(golden_images: list[np.ndarray], settings: DetectorSettings) -> tuple[int, int]:
+    """The bank's input shape: from the first golden image's aspect ratio (frames of a product share one)."""
+    height, width = golden_images[0].shape[:2]
+    return input_shape(height, width, settings.input_size, settings.keep_aspect)
+
+
+def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
+               shape: tuple[int, int] | None = None) -> MemoryFit:
+    """Bank memory and threshold, from features only (``eval`` passes cached features here).
+
+    ``shape``: the input shape the features were extracted at (default input_size x input_size).
+    """
+    shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
     copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])
     groups = holdout_groups(n_goldens, len(copies) // n_goldens)
     group_ids = np.unique(groups)
@@ -57,7 +71,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings)
         rows = patches[groups == group].reshape(-1, patches.shape[-1])
         memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
     memory = np.concatenate(memory_parts)
-    holdout_scores = _holdout_scores(featurize, copies, groups, memory_parts, settings)
+    holdout_scores = _holdout_scores(featurize, copies, groups, memory_parts, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
         "groups": "golden images" if n_goldens > 1 else "augmented copies",
@@ -65,13 +79,14 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings)
         "target_false_reject": settings.target_false_reject,
     }
     threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
-    return MemoryFit(memory, threshold, calibration, len(copies), len(patches) * patches.shape[1])
+    return MemoryFit(memory, threshold, calibration, len(copies), len(patches) * patches.shape[1], shape)
 
 
 def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
-                    memory_parts: list[np.ndarray], settings: DetectorSettings) -> np.ndarray:
+                    memory_parts: list[np.ndarray], settings: DetectorSettings,
+                    shape: tuple[int, int]) -> np.ndarray:
     def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
-        maps = anomaly_maps(patch_index(memory, settings.search).patch_scores(features), settings.input_size,
+        maps = anomaly_maps(patch_index(memory, settings.search).patch_scores(features), shape,
                             settings.map_sigma())
         return image_scores(maps, settings.score_top_k)
 
@@ -93,7 +108,8 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
         raise ValueError("fit_bank needs at least one golden image")
     started = time.perf_counter()
     backbone = get_backbone(settings.backbone, settings.weights_path)
-    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings)
+    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings,
+                        golden_input_shape(golden_images, settings))
     manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
     return Bank(memory=fitted.memory, manifest=manifest)
 
@@ -108,6 +124,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
                      "stages": ["stride8", "stride16"], "channels": list(backbone.channels)},
         "normalisation": {"mean": list(backbone.mean), "std": list(backbone.std)},
         "settings": settings.to_dict(),
+        "input_shape": list(fitted.input_shape),
         "memory_shape": list(fitted.memory.shape),
         "counts": {"images": len(golden_images), "augmented_copies": fitted.copies - len(golden_images),
                    "patches": fitted.patches, "coreset": len(fitted.memory)},

@@ -35,11 +35,12 @@ class PatchIndex:
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
 
 
-def anomaly_maps(patch_scores: np.ndarray, size: int, sigma: float) -> np.ndarray:
-    """[B, h, w] -> [B, size, size]: bilinear upsampling then Gaussian smoothing."""
-    maps = np.empty((len(patch_scores), size, size), dtype=np.float32)
+def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float) -> np.ndarray:
+    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling then Gaussian smoothing."""
+    height, width = (shape, shape) if isinstance(shape, int) else shape
+    maps = np.empty((len(patch_scores), height, width), dtype=np.float32)
     for i, grid in enumerate(patch_scores):
-        upsampled = cv2.resize(grid.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+        upsampled = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
     return maps
 

@@ -43,6 +43,9 @@ class DetectorSettings:
     backbone: str = "efficientnet_lite0"
     weights_path: str | None = None  # required for torchvision backbones; None = packaged Lite0 weights
     input_size: int = 320  # 224 is ~3x faster, and worse on small defects (docs/results.md)
+    # True: frames keep their aspect ratio at about input_size**2 pixels (features.input_shape); False: squashed
+    # to input_size x input_size
+    keep_aspect: bool = True
     augmentations: AugmentationSet = field(default_factory=AugmentationSet)
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     coreset: float | int = 0.1  # float in (0, 1]: share of bank patches kept; int: absolute count

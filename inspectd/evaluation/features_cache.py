@@ -14,7 +14,7 @@ import numpy as np
 
 from inspectd.detector.augment import augmented_copies
 from inspectd.detector.backbone import get_backbone
-from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import read_rgb
 
@@ -24,13 +24,16 @@ BATCH = 8
 class FeatureCache:
     """Raw (pre-embedder) patch features for one backbone, input size and category."""
 
-    def __init__(self, settings: DetectorSettings) -> None:
+    def __init__(self, settings: DetectorSettings, reference_image: np.ndarray | None = None) -> None:
+        """``reference_image``: a frame of the category; its aspect ratio sets the input shape."""
         self.backbone = get_backbone(settings.backbone, settings.weights_path)
         self.input_size = settings.input_size
+        height, width = reference_image.shape[:2] if reference_image is not None else (1, 1)
+        self.shape = input_shape(height, width, settings.input_size, settings.keep_aspect)
         self.precision = settings.precision
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
         self._test: tuple[np.ndarray, float] | None = None
-        self._extract([np.zeros((self.input_size, self.input_size, 3), np.uint8)])  # warm-up, untimed
+        self._extract([np.zeros((*self.shape, 3), np.uint8)])  # warm-up, untimed
 
     def _extract(self, images: list[np.ndarray]) -> np.ndarray:
         parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone), self.precision)
@@ -42,7 +45,7 @@ class FeatureCache:
         key = (path, augmentations)
         if key not in self._golden:
             started = time.perf_counter()
-            image = resize_square(read_rgb(path), self.input_size)
+            image = resize_to(read_rgb(path), self.shape)
             features = self._extract(augmented_copies(image, augmentations))
             self._golden[key] = (features, time.perf_counter() - started)
         return self._golden[key]
@@ -51,6 +54,6 @@ class FeatureCache:
         """Features of every test image and the milliseconds per image (resize + backbone + pooling)."""
         if self._test is None:
             started = time.perf_counter()
-            features = self._extract([resize_square(image, self.input_size) for image in images])
+            features = self._extract([resize_to(image, self.shape) for image in images])
             self._test = (features, (time.perf_counter() - started) * 1000.0 / len(images))
         return self._test

@@ -17,7 +17,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import Category, draw_shots, load_category
+from inspectd.evaluation.dataset import Category, draw_shots, load_category, read_rgb
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
 from inspectd.evaluation.padim import Padim
@@ -63,7 +63,8 @@ def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: 
     results = []
     for data_dir in data_dirs:
         category = load_category(data_dir)
-        cache = FeatureCache(settings)
+        # The input shape follows the category's first train image (as fit_bank follows its first golden).
+        cache = FeatureCache(settings, read_rgb(category.train_files[0]))
         for shot_count in shots:
             for seed in seeds:
                 goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shot_count, seed)]
@@ -99,9 +100,10 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
         return embed(raw, settings.embedder)
 
     started = time.perf_counter()
-    fitted = fit_memory(featurize, len(goldens), settings)
+    fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
     fit_seconds = time.perf_counter() - started + extraction_seconds
     detector = Detector(Bank(memory=fitted.memory, manifest={"settings": settings.to_dict(),
+                                                             "input_shape": list(cache.shape),
                                                              "threshold": fitted.threshold}))
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -117,7 +119,7 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     features = np.concatenate([raw for raw, _ in golden_raw])
 
     def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        maps = anomaly_maps(model.patch_scores(batch), settings.input_size, settings.map_sigma())
+        maps = anomaly_maps(model.patch_scores(batch), cache.shape, settings.map_sigma())
         return image_scores(maps, settings.score_top_k), maps
 
     if len(features) > 1:
@@ -136,9 +138,9 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
 
 
 def _pixel_auroc(maps: np.ndarray, masks: list[np.ndarray] | None) -> float | None:
-    """Pixel AUROC over all test images, at the detector's input size (masks resized, nearest)."""
+    """Pixel AUROC over all test images, at the detector's input shape (masks resized, nearest)."""
     if masks is None:
         return None
-    size = maps.shape[-1]
-    resized = np.stack([cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST) for mask in masks])
+    height, width = maps.shape[1:]
+    resized = np.stack([cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) for mask in masks])
     return auroc(maps.ravel(), resized.ravel())
