@@ -16,6 +16,7 @@ from torch import nn
 
 from inspectd import plugin_registry
 from inspectd.detector.batchnorm_folding import fold_batchnorm
+from inspectd.detector.frozen_graph import frozen_graph
 
 
 class BackboneError(RuntimeError):
@@ -39,13 +40,17 @@ class FeatureBackbone:
     def __init__(self) -> None:
         self.net.eval().requires_grad_(False)
         self.net.to(memory_format=torch.channels_last)
+        self.graph: torch.jit.ScriptModule | None = None  # float32 inference graph, set by get_backbone
 
     def extract(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
     def __call__(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
-            return self.extract(batch.contiguous(memory_format=torch.channels_last))
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            if self.graph is not None and not torch.is_autocast_enabled("cpu"):
+                return self.graph(batch)
+            return self.extract(batch)
 
 
 def sha256_file(path: Path) -> str:
@@ -85,5 +90,6 @@ def get_backbone(name: str, weights_path: str | None = None) -> FeatureBackbone:
                 raise BackboneError(str(exc)) from exc
             backbone = factory(weights_path)
             fold_batchnorm(backbone.net, backbone.extract)  # same function, one pass fewer per conv
+            backbone.graph = frozen_graph(backbone)  # the same float32 function, run by oneDNN
             _cache[key] = backbone
         return _cache[key]

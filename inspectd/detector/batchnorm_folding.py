@@ -13,7 +13,9 @@ from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 
-class _Traced(nn.Module):
+class Traced(nn.Module):
+    """``net`` as the root module of a trace whose forward is ``forward`` (e.g. ``backbone.extract``)."""
+
     def __init__(self, net: nn.Module, forward: Callable[[torch.Tensor], object]) -> None:
         super().__init__()
         self.net = net
@@ -29,7 +31,7 @@ def fold_batchnorm(net: nn.Module, forward: Callable[[torch.Tensor], object]) ->
     ``forward`` calls ``net``'s modules (e.g. ``backbone.extract``); the graph is traced through it
     so that only pairs where the convolution's output feeds nothing but the BN are folded.
     """
-    graph = fx.symbolic_trace(_Traced(net, forward)).graph
+    graph = fx.symbolic_trace(Traced(net, forward)).graph
     modules = dict(net.named_modules())
     folded = 0
     for node in graph.nodes:
