@@ -7,7 +7,7 @@ import math
 
 import pytest
 import structlog
-from daemon_support import IMAGE_SIZE, small_images
+from support.inprocess import IMAGE_SIZE, small_images
 
 from inspectd.config.products import ProductConfig
 from inspectd.daemon.banks import ProductBank

@@ -6,7 +6,7 @@ import shutil
 import threading
 import time
 
-from daemon_support import (
+from support.inprocess import (
     MqttListener, daemon_config, fit_both_products, fit_product_bank, json_frame, running_daemon,
     scrape, small_images,
 )

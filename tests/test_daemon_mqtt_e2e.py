@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from daemon_support import (
+from support.inprocess import (
     MqttListener, daemon_config, decode_image, encode, fit_both_products, json_frame,
     running_daemon, scrape, small_images,
 )

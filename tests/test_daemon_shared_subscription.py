@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from daemon_support import MqttListener, daemon_config, fit_both_products, json_frame, small_images
+from support.inprocess import MqttListener, daemon_config, fit_both_products, json_frame, small_images
 
 FRAMES = 24
 INSPECTD = str(Path(sys.executable).with_name("inspectd"))

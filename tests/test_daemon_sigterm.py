@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from daemon_support import MqttListener, daemon_config, fit_both_products, json_frame, small_images
+from support.inprocess import MqttListener, daemon_config, fit_both_products, json_frame, small_images
 
 FRAMES = 30
 FRAMES_WHILE_DOWN = 10

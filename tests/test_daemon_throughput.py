@@ -17,7 +17,7 @@ import cv2
 
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank
 
-from daemon_support import MqttListener, daemon_config, running_daemon, scrape, small_images
+from support.inprocess import MqttListener, daemon_config, running_daemon, scrape, small_images
 
 FRAMES = 48
 PACED_FRAMES = 16

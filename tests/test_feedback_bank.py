@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from daemon_support import FAST_SETTINGS, small_images
+from support.inprocess import FAST_SETTINGS, small_images
 
 from inspectd.detector import BankStore, Detector, fit_bank, load_bank
 from inspectd.detector.feedback import FEEDBACK_DIR, MEMORY_GROWTH, image_sha256, submit_feedback

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from daemon_support import MqttListener, daemon_config, fit_product_bank, json_frame, running_daemon, small_images
+from support.inprocess import MqttListener, daemon_config, fit_product_bank, json_frame, running_daemon, small_images
 
 from inspectd.detector import BankStore
 

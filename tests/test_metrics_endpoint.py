@@ -6,7 +6,7 @@ import re
 from importlib.metadata import version
 
 from inspectd.daemon.metrics import DaemonMetrics
-from daemon_support import daemon_config, fit_product_bank, running_daemon, scrape, scrape_text
+from support.inprocess import daemon_config, fit_product_bank, running_daemon, scrape, scrape_text
 
 DOCUMENTED = {
     "inspectd_frames_received_total", "inspectd_frames_processed_total", "inspectd_frames_dropped_total",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from daemon_support import (
+from support.inprocess import (
     MqttListener, daemon_config, encode, fit_both_products, fit_product_bank, json_frame,
     running_daemon, small_images,
 )

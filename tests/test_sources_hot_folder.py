@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from daemon_support import daemon_config, encode, fit_product_bank, running_daemon, scrape, small_images
+from support.inprocess import daemon_config, encode, fit_product_bank, running_daemon, scrape, small_images
 
 PARTS = 5
 

@@ -9,7 +9,7 @@ import time
 
 import cv2
 
-from daemon_support import (
+from support.inprocess import (
     IMAGE_SIZE, daemon_config, encode, fit_both_products, running_daemon, scrape, small_images,
 )
 

@@ -1,4 +1,4 @@
-"""Helpers for the daemon tests: small real images, fitted banks, a running daemon, an MQTT listener."""
+"""In-process daemon test helpers: small real images, fitted banks, a running daemon, an MQTT listener."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from inspectd.config import parse_config
 from inspectd.daemon.service import Daemon
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank
+from support.images import encode
 
 IMAGE_SIZE = 128
 FAST_SETTINGS = DetectorSettings(input_size=IMAGE_SIZE, augmentations=AugmentationSet(rotations=1))
@@ -31,12 +32,6 @@ def small_images(data_root: Path, category: str, folder: str, count: int, offset
     files = sorted((data_root / "mvtec_ad" / category / folder).glob("*.*"))[offset : offset + count]
     assert len(files) == count, f"not enough images in {category}/{folder}"
     return [cv2.resize(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), (IMAGE_SIZE, IMAGE_SIZE)) for f in files]
-
-
-def encode(image_rgb: np.ndarray, suffix: str = ".jpg") -> bytes:
-    ok, data = cv2.imencode(suffix, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-    assert ok
-    return data.tobytes()
 
 
 def json_frame(image_rgb: np.ndarray, part_id: str, product: str | None = None) -> bytes:
