@@ -13,7 +13,9 @@ class AugmentationSet:
     tuple of angles in degrees; the identity is always included.
     """
 
-    rotations: int | tuple[float, ...] = 8
+    # 16 (22.5 degree steps): a test patch is at most 11 degrees from a bank copy; Lite0 patch features
+    # tolerate about that much, not the 22 degrees that 8 rotations leave (docs/results.md, ablation)
+    rotations: int | tuple[float, ...] = 16
     hflip: bool = False
     vflip: bool = False
     shifts: tuple[int, ...] = ()  # pixel offsets at input size, applied along x and y
