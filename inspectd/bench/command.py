@@ -101,16 +101,16 @@ def _throughput(fast: Detector, reference: Detector, frames: list[bytes], batch:
 
 def _refit(data: BenchData, settings: DetectorSettings, reference_backbone: NchwBackbone) -> Section:
     """Fit seconds for 1 and 8 golden images, each with the configured augmented copies."""
+    copies = len(settings.augmentations.angles())
     rows = []
     for count in REFIT_GOLDENS:
         goldens = data.refit_images[:count]
         fast = _seconds(lambda: fit_bank(goldens, settings))
         reference = _seconds(lambda: reference_bank(goldens, settings, reference_backbone))
-        target = "<= 5 s (8 rotations)" if count == 8 else ""
+        target = "<= 5 s" if count == 8 and copies == 8 else ""
         rows += [Row(f"{count} golden", fast[0], reference[0], "s", target=target),
                  Row(f"{count} golden, CPU time", fast[1], reference[1], "s", target=target)]
-    copies = len(settings.augmentations.angles())
-    return (f"refit, {copies} rotations per golden", rows)
+    return (f"refit, {copies} rotations per golden (issue's target: 8 goldens x 8 rotations)", rows)
 
 
 def _memory(banks: dict[str, Bank], bank_count: int) -> Section:
@@ -139,10 +139,12 @@ def _floor(fast: Detector, size: int) -> Section:
     ])
 
 
-def bench_settings(size: int | None, precision: str | None) -> DetectorSettings:
+def bench_settings(size: int | None, precision: str | None, rotations: int | None) -> DetectorSettings:
     """The detector's defaults with the bench's overrides (None keeps the default)."""
-    changes = {"input_size": size, "precision": precision}
-    return replace(DetectorSettings(), **{key: value for key, value in changes.items() if value is not None})
+    defaults = DetectorSettings()
+    changes = {"input_size": size, "precision": precision,
+               "augmentations": None if rotations is None else replace(defaults.augmentations, rotations=rotations)}
+    return replace(defaults, **{key: value for key, value in changes.items() if value is not None})
 
 
 def set_threads(threads: int) -> None:
