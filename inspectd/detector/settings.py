@@ -55,9 +55,9 @@ class DetectorSettings:
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
     target_false_reject: float = 0.01
     seed: int = 0
-    # Speed options, measured in docs/performance.md. precision "bfloat16": the backbone under bf16 autocast
-    # (~2.5x faster, moves AUROC by up to 0.01: opt-in). search "shortlist": bf16 matmul shortlist re-ranked
-    # exactly in float32; "exact": faiss flat L2.
+    # Speed options, measured in docs/performance.md. precision "bfloat16": the backbone under bf16 autocast;
+    # on this CPU (no AMX) barely faster than the float32 graph and it moves AUROC by up to 0.03: opt-in.
+    # search "shortlist": bf16 matmul shortlist re-ranked exactly in float32 (AUROC unchanged); "exact": faiss.
     precision: str = "float32"
     search: str = "shortlist"
 
