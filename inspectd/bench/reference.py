@@ -8,7 +8,6 @@ float32 path (which runs channels-last with BN folded), so it is built here from
 from __future__ import annotations
 
 import importlib.util
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -18,12 +17,13 @@ from inspectd import plugin_registry
 from inspectd.detector.backbone import FeatureBackbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
-from inspectd.detector.fit import build_manifest, fit_memory, image_featurizer
+from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
 
 
 class NchwBackbone:
-    """A freshly loaded backbone plugin run as-is: contiguous NCHW, unfolded BatchNorm."""
+    """A freshly loaded backbone plugin run as-is: contiguous NCHW, unfolded BatchNorm (a FeatureBackbone by
+    duck typing: what fit_bank and Detector use of one)."""
 
     def __init__(self, settings: DetectorSettings) -> None:
         plugin: FeatureBackbone = plugin_registry.load("backbones", settings.backbone)(settings.weights_path)
@@ -39,11 +39,7 @@ class NchwBackbone:
 
 def reference_bank(golden_images: list[np.ndarray], settings: DetectorSettings, backbone: NchwBackbone) -> Bank:
     """``fit_bank`` on the reference path: float32, exact search, features from the NCHW backbone."""
-    settings = replace(settings, precision="float32", search="exact")
-    started = time.perf_counter()
-    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings)
-    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
-    return Bank(memory=fitted.memory, manifest=manifest)
+    return fit_bank(golden_images, replace(settings, precision="float32", search="exact"), backbone)
 
 
 def reference_detector(bank: Bank, backbone: NchwBackbone) -> Detector:

@@ -101,13 +101,14 @@ def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray
     ])
 
 
-def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None) -> Bank:
-    """Fit a bank from golden images (HxWx3 uint8 RGB, any size)."""
+def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
+             backbone: FeatureBackbone | None = None) -> Bank:
+    """Fit a bank from golden images (HxWx3 uint8 RGB, any size); ``backbone``: the settings' by default."""
     settings = settings or DetectorSettings()
     if not golden_images:
         raise ValueError("fit_bank needs at least one golden image")
     started = time.perf_counter()
-    backbone = get_backbone(settings.backbone, settings.weights_path)
+    backbone = backbone or get_backbone(settings.backbone, settings.weights_path)
     fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings,
                         golden_input_shape(golden_images, settings))
     manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
