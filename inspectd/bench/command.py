@@ -40,9 +40,10 @@ def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, 
     data = load_bench_data(images, shots, frame_count)
     echo(f"cpu: {cpu_summary()}; load average {os.getloadavg()[0]:.1f} at start "
          f"(wall times include waiting for the CPU; CPU-time rows do not)")
+    backbone_run = "frozen oneDNN graph" if settings.precision == "float32" else "eager under autocast"
     echo(f"data: {images} ({shots}-shot bank, {frame_count} frames), {size} px, batch {batch}; "
-         f"fast = precision {settings.precision}, search {settings.search}, channels-last, BN folded, batched; "
-         f"reference = float32, exact search, NCHW, unbatched")
+         f"fast = {settings.precision} ({backbone_run}, channels-last, BN folded), search {settings.search}, "
+         f"batched; reference = float32 eager NCHW, exact faiss search, unbatched")
     echo(anomalib_status())
     reference_backbone = NchwBackbone(settings)
     banks = {"fast": fit_bank(data.golden_images, settings),
