@@ -61,11 +61,13 @@ def eval_command(
     method: list[str] = typer.Option(["graphcore"], "--method", help="graphcore | patchcore | padim (repeatable)"),
     json_path: Path | None = typer.Option(None, "--json", help="write per-run results as JSON"),
     settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
+    feedback: bool = typer.Option(False, "--feedback", help="also rates after 1, 2, 4 simulated operator corrections"),
 ) -> None:
     """K-shot evaluation on real images (METHOD.md section 6): AUROC, rates at the calibrated threshold, timings."""
     from inspectd.evaluation.command import run_eval, settings_from_options
 
-    run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, echo=typer.echo)
+    run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, feedback,
+             echo=typer.echo)
 
 
 @app.command("bench")

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from inspectd.detector.settings import DetectorSettings
+from inspectd.evaluation.feedback_eval import feedback_rows, feedback_table
 from inspectd.evaluation.harness import EvalResult, evaluate
 from inspectd.evaluation.report import table, write_json
 
@@ -35,15 +36,22 @@ def settings_from_options(options: list[str]) -> DetectorSettings:
 
 
 def run_eval(data_dirs: list[Path], shots: str, seeds: str, methods: list[str], settings: DetectorSettings,
-             json_path: Path | None, echo=print) -> list[EvalResult]:
+             json_path: Path | None, feedback: bool = False, echo=print) -> list[EvalResult]:
+    """The eval table; with ``feedback``, also the default detector's rates after 1, 2 and 4 simulated
+    operator corrections (first false rejects from the unused train/good images)."""
     results: list[EvalResult] = []
     for method in methods:
         results += evaluate(data_dirs, parse_ints(shots), parse_ints(seeds), method, settings,
                             progress=lambda r: echo(f"{r.method} {r.category} K={r.shots} seed={r.seed}: "
                                                     f"image AUROC {r.image_auroc:.3f}"))
     echo(table(results))
+    feedback_results = []
+    if feedback:
+        feedback_results = [row for data_dir in data_dirs for shot_count in parse_ints(shots)
+                            for row in feedback_rows(data_dir, shot_count, parse_ints(seeds), settings)]
+        echo(feedback_table(feedback_results))
     if json_path is not None:
-        write_json(results, json_path)
+        write_json(results, json_path, feedback_results)
     return results
 
 

@@ -15,7 +15,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import draw_shots, load_category
+from inspectd.evaluation.dataset import draw_shots, load_category, read_rgb
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
 
@@ -36,7 +36,7 @@ class FeedbackRow:
 
 def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: DetectorSettings) -> list[FeedbackRow]:
     category = load_category(data_dir)
-    cache = FeatureCache(settings)
+    cache = FeatureCache(settings, read_rgb(category.train_files[0]))
     test_features = embed(cache.test(category.test_images)[0], settings.embedder)
     rows = []
     for seed in seeds:
@@ -44,8 +44,10 @@ def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: Detect
         drawn = draw_shots(len(category.train_files), shots, seed)
         goldens = [category.train_files[i] for i in drawn]
         pool = [path for i, path in enumerate(category.train_files) if i not in drawn]
-        fitted = fit_memory(lambda i, a: embed(cache.golden(goldens[i], a)[0], settings.embedder), shots, seeded)
+        fitted = fit_memory(lambda i, a: embed(cache.golden(goldens[i], a)[0], settings.embedder), shots, seeded,
+                            cache.shape)
         bank = Bank(memory=fitted.memory, manifest={"settings": seeded.to_dict(), "threshold": fitted.threshold,
+                                                    "input_shape": list(cache.shape),
                                                     "calibration": fitted.calibration, "counts": {"images": shots}})
         given = 0
         for step in FEEDBACK_STEPS:

@@ -44,5 +44,9 @@ def table(results: list[EvalResult]) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: list[EvalResult], path: Path) -> None:
-    Path(path).write_text(json.dumps({"results": [asdict(r) for r in results]}, indent=1))
+def write_json(results: list[EvalResult], path: Path, feedback: list = ()) -> None:
+    """``{"results": [...]}``, plus ``"feedback": [...]`` rows when feedback was simulated."""
+    document = {"results": [asdict(r) for r in results]}
+    if feedback:
+        document["feedback"] = [asdict(row) for row in feedback]
+    Path(path).write_text(json.dumps(document, indent=1))

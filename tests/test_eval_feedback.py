@@ -1,0 +1,25 @@
+"""`inspectd eval --feedback`: rates before and after simulated operator corrections, in the table and JSON."""
+
+from __future__ import annotations
+
+import json
+
+from inspectd.detector import DetectorSettings
+from inspectd.evaluation.command import run_eval
+
+
+def test_eval_reports_rates_after_simulated_feedback(data_root, tmp_path) -> None:
+    printed: list[str] = []
+    json_path = tmp_path / "eval.json"
+    run_eval([data_root / "mvtec_ad" / "bottle"], "2", "0", ["graphcore"], DetectorSettings(), json_path,
+             feedback=True, echo=printed.append)
+    document = json.loads(json_path.read_text())
+    assert len(document["results"]) == 1
+    rows = document["feedback"]
+    assert [row["feedbacks"] for row in rows] == sorted(row["feedbacks"] for row in rows)
+    before, after = rows[0], rows[-1]
+    assert before["feedbacks"] == 0
+    # each correction is a good part the bank rejected: it can only raise the threshold, never the false rejects
+    assert after["threshold"] >= before["threshold"]
+    assert after["false_reject_rate"] <= before["false_reject_rate"]
+    assert any("feedbacks asked" in block for block in printed)
