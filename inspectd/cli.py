@@ -43,14 +43,22 @@ SET_HELP = ("detector setting as KEY=VALUE (repeatable), e.g. input_size=224, au
 def refit(
     product: str = typer.Option(..., "--product", help="product name"),
     golden: Path = typer.Option(..., "--golden", help="folder of golden (known-good) images"),
-    banks: Path = typer.Option(Path("banks"), "--banks", help="banks directory"),
+    config: Path | None = typer.Option(None, "--config", "-c",
+                                       help="daemon config: the product's banks_dir and detector settings"),
+    banks: Path | None = typer.Option(None, "--banks", help="banks directory (default: from --config, else ./banks)"),
     settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
-    """Fit a product's bank from golden images and write it as the next version."""
-    from inspectd.detector.refit import refit_product
+    """Fit a product's bank from golden images and write it as the next version (a running daemon swaps it in)."""
+    from inspectd.detector.refit import product_settings, refit_product
     from inspectd.evaluation.command import settings_from_options
 
-    typer.echo(refit_product(product, golden, banks, settings_from_options(settings_options)).summary())
+    try:
+        configured_banks, base = product_settings(product, config)
+        settings = settings_from_options(settings_options, base)
+    except ValueError as error:
+        typer.echo(f"refit: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(refit_product(product, golden, banks or configured_banks, settings).summary())
 
 
 @app.command("eval")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from inspectd.config.schema import setting
 
@@ -26,3 +26,5 @@ class ProductConfig:
     queue_size: int = setting(16, minimum=1, maximum=10000, doc="frames waiting for this product's detector")
     max_batch: int = setting(4, minimum=1, maximum=64, doc="frames inspected together when a backlog forms")
     reload_poll_s: float = setting(2.0, minimum=0.1, doc="how often banks_dir is checked for a new version")
+    detector: dict[str, Any] = setting(default_factory=dict, doc="detector settings `inspectd refit --config` fits "
+                                       "with, e.g. {input_size: 320, augmentations: {rotations: 1, hflip: true}}")

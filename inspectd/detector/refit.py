@@ -29,6 +29,28 @@ class RefitReport:
                 f"threshold {self.threshold:.4f}, {self.seconds:.2f} s")
 
 
+DEFAULT_BANKS_DIR = Path("banks")
+
+
+def product_settings(product: str, config_path: Path | None) -> tuple[Path, DetectorSettings]:
+    """The product's banks folder and detector settings from a daemon config (defaults without one).
+    ValueError naming the config key when the product or a detector setting is wrong."""
+    if config_path is None:
+        return DEFAULT_BANKS_DIR, DetectorSettings()
+    from inspectd.config import ConfigError, load_config
+
+    try:
+        products = load_config(config_path).products
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+    if product not in products:
+        raise ValueError(f"{config_path}: products.{product}: not configured (products: {', '.join(products)})")
+    try:
+        return products[product].banks_dir, DetectorSettings().with_overrides(products[product].detector)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{config_path}: products.{product}.detector: {error}") from None
+
+
 def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                   settings: DetectorSettings | None = None) -> RefitReport:
     validate_product(product)

@@ -72,6 +72,13 @@ class DetectorSettings:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def with_overrides(self, overrides: dict) -> "DetectorSettings":
+        """These settings with nested ``overrides`` applied (``{"augmentations": {"rotations": 1}}``);
+        ValueError naming the dotted key on an unknown one."""
+        data = self.to_dict()
+        _merge(data, overrides, "")
+        return DetectorSettings.from_dict(data)
+
     @classmethod
     def from_dict(cls, data: dict) -> "DetectorSettings":
         data = dict(data)
@@ -89,3 +96,16 @@ class DetectorSettings:
 
 PLAIN_PATCHCORE = DetectorSettings(augmentations=AugmentationSet(rotations=1),
                                    embedder=EmbedderSettings(enabled=False))
+
+
+def _merge(into: dict, overrides: dict, prefix: str) -> None:
+    for key, value in overrides.items():
+        name = f"{prefix}{key}"
+        if key not in into:
+            raise ValueError(f"unknown detector setting {name!r}; known here: {sorted(into)}")
+        if isinstance(into[key], dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"detector setting {name!r} is a section: expected a mapping, got {value!r}")
+            _merge(into[key], value, f"{name}.")
+        else:
+            into[key] = value

@@ -16,23 +16,19 @@ def parse_ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
-def settings_from_options(options: list[str]) -> DetectorSettings:
-    """Default settings with ``KEY=VALUE`` overrides; nested keys use dots (``embedder.enabled=false``)."""
-    data = DetectorSettings().to_dict()
+def settings_from_options(options: list[str], base: DetectorSettings | None = None) -> DetectorSettings:
+    """``base`` (default settings) with ``KEY=VALUE`` overrides; nested keys use dots (``embedder.enabled=false``)."""
+    overrides: dict = {}
     for option in options:
         key, sep, text = option.partition("=")
         if not sep:
             raise ValueError(f"setting {option!r} is not KEY=VALUE")
         *parents, leaf = key.strip().split(".")
-        section = data
+        section = overrides
         for parent in parents:
-            section = section.get(parent) if isinstance(section.get(parent), dict) else None
-            if section is None:
-                raise ValueError(f"unknown setting {key!r}")
-        if leaf not in section:
-            raise ValueError(f"unknown setting {key!r}; known: {sorted(section)}")
+            section = section.setdefault(parent, {})
         section[leaf] = yaml.safe_load(text)
-    return DetectorSettings.from_dict(data)
+    return (base or DetectorSettings()).with_overrides(overrides)
 
 
 def run_eval(data_dirs: list[Path], shots: str, seeds: str, methods: list[str], settings: DetectorSettings,

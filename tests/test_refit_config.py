@@ -1,0 +1,48 @@
+"""`inspectd refit --config`: the product's banks folder and detector settings come from the daemon config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from inspectd.cli import app
+
+
+def write_config(path: Path, banks: Path, detector: dict) -> Path:
+    path.write_text(yaml.safe_dump({
+        "products": {"bottle": {"banks_dir": str(banks), "detector": detector}},
+        "cameras": [{"name": "cam", "source": {"type": "image_folder", "uri": str(path.parent)}, "product": "bottle"}],
+    }))
+    return path
+
+
+def golden_folder(data_root: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "golden"
+    folder.mkdir()
+    shutil.copy(sorted((data_root / "mvtec_ad" / "bottle" / "train" / "good").iterdir())[0], folder)
+    return folder
+
+
+def test_refit_takes_banks_dir_and_detector_settings_from_config(data_root, tmp_path) -> None:
+    banks = tmp_path / "banks"
+    config = write_config(tmp_path / "line.yaml", banks, {"input_size": 128, "augmentations": {"rotations": 2}})
+    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(golden_folder(data_root, tmp_path)),
+                                       "--config", str(config), "--set", "augmentations.hflip=true"])
+    assert outcome.exit_code == 0, outcome.output
+    manifest = json.loads((banks / "bottle" / "v0001" / "manifest.json").read_text())
+    assert manifest["settings"]["input_size"] == 128
+    assert manifest["settings"]["augmentations"]["rotations"] == 2
+    assert manifest["settings"]["augmentations"]["hflip"] is True  # --set wins over the config
+
+
+def test_refit_names_the_bad_detector_key(data_root, tmp_path) -> None:
+    config = write_config(tmp_path / "line.yaml", tmp_path / "banks", {"augmentations": {"rotatons": 2}})
+    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(golden_folder(data_root, tmp_path)),
+                                       "--config", str(config)])
+    assert outcome.exit_code == 2
+    assert "products.bottle.detector: unknown detector setting 'augmentations.rotatons'" in outcome.output
+    assert not (tmp_path / "banks").exists()
