@@ -24,7 +24,8 @@ from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_
 from support.images import encode
 
 IMAGE_SIZE = 128
-FAST_SETTINGS = DetectorSettings(input_size=IMAGE_SIZE, augmentations=AugmentationSet(rotations=1))
+# The coreset ratio is pinned: feedback tests count the patches a frame adds (a share of the fit coreset).
+FAST_SETTINGS = DetectorSettings(input_size=IMAGE_SIZE, augmentations=AugmentationSet(rotations=1), coreset=0.1)
 
 
 def small_images(data_root: Path, category: str, folder: str, count: int, offset: int = 0) -> list[np.ndarray]:
