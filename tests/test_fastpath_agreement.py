@@ -20,7 +20,7 @@ import pytest
 from inspectd.bench.reference import NchwBackbone
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.backbone import get_backbone
-from inspectd.detector.features import patch_features, resize_square, to_batch
+from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import PatchIndex
 from inspectd.detector.search import ShortlistIndex
 from inspectd.detector.settings import AugmentationSet
@@ -50,7 +50,7 @@ def _scores(settings: DetectorSettings, goldens: list[np.ndarray], tests: list[n
 
 def test_folded_frozen_graph_keeps_the_features(bottle) -> None:
     goldens, _ = bottle
-    batch = to_batch([resize_square(goldens[0], SIZE)], get_backbone(REFERENCE.backbone))
+    batch = to_batch([resize_to(goldens[0], (SIZE, SIZE))], get_backbone(REFERENCE.backbone))
     backbone = get_backbone(REFERENCE.backbone)
     assert backbone.graph is not None  # float32 features come from the frozen graph
     folded = patch_features(backbone, batch)

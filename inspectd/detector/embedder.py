@@ -14,10 +14,6 @@ import torch
 from inspectd.detector.settings import EmbedderSettings
 
 
-def output_dim(settings: EmbedderSettings, feature_dim: int) -> int:
-    return 2 * feature_dim if settings.enabled else feature_dim
-
-
 def embed(patch_features: np.ndarray, settings: EmbedderSettings) -> np.ndarray:
     """[B, h, w, D] -> [B, h, w, D'] (unchanged when the embedder is disabled)."""
     if not settings.enabled:

@@ -44,11 +44,6 @@ def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def resize_square(image: np.ndarray, size: int) -> np.ndarray:
-    """RGB uint8 image of any size (or grayscale) -> size x size x 3."""
-    return resize_to(image, (size, size))
-
-
 def to_batch(images: list[np.ndarray], backbone: FeatureBackbone) -> torch.Tensor:
     """Same-size uint8 RGB images -> normalised NCHW float32 tensor."""
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
