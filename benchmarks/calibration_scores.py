@@ -13,7 +13,8 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import fit_memory
 from inspectd.detector.settings import DetectorSettings, AugmentationSet
-from inspectd.evaluation.dataset import load_category, draw_shots, read_rgb
+from inspectd.evaluation.dataset import load_category, draw_shots
+from inspectd.images import read_rgb
 from inspectd.evaluation.features_cache import FeatureCache
 
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"

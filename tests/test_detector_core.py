@@ -10,8 +10,9 @@ import pytest
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.coreset import covering_radius, greedy_coreset
 from inspectd.detector.settings import AugmentationSet
-from inspectd.evaluation.dataset import draw_shots, load_category, read_rgb
+from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
+from inspectd.images import read_rgb
 
 FAST = DetectorSettings(input_size=224, augmentations=AugmentationSet(rotations=4))
 

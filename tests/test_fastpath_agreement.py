@@ -24,7 +24,7 @@ from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import PatchIndex
 from inspectd.detector.search import ShortlistIndex
 from inspectd.detector.settings import AugmentationSet
-from inspectd.evaluation.dataset import image_files, read_rgb
+from inspectd.images import image_files, read_rgb
 
 SIZE = 224
 REFERENCE = replace(DetectorSettings(), input_size=SIZE, augmentations=AugmentationSet(rotations=4),

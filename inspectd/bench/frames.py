@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inspectd.evaluation.dataset import draw_shots, image_files, read_rgb
+from inspectd.evaluation.dataset import draw_shots
+from inspectd.images import image_files, read_rgb
 
 REFIT_GOLDENS = (1, 8)
 

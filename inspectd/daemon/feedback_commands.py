@@ -17,7 +17,7 @@ from inspectd.daemon.frame_archive import find_frame
 from inspectd.daemon.mqtt import MqttConnection
 from inspectd.daemon.topics import Topics
 from inspectd.detector.feedback import FeedbackReport, Label, submit_feedback
-from inspectd.evaluation.dataset import read_rgb
+from inspectd.images import read_rgb
 
 LABELS = ("good", "defective")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from inspectd.detector.bank import BankError, BankStore, validate_product
 from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
-from inspectd.evaluation.dataset import image_files, read_rgb
+from inspectd.images import image_files, read_rgb
 
 
 @dataclass(frozen=True)

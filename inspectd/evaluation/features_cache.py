@@ -16,7 +16,7 @@ from inspectd.detector.augment import augmented_copies
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import read_rgb
+from inspectd.images import read_rgb
 
 BATCH = 8
 

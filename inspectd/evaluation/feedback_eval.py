@@ -15,9 +15,10 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import draw_shots, load_category, read_rgb
+from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
+from inspectd.images import read_rgb
 
 FEEDBACK_STEPS = (0, 1, 2, 4)
 IDENTITY = AugmentationSet(rotations=1)

@@ -17,10 +17,11 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import Category, draw_shots, load_category, read_rgb
+from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
 from inspectd.evaluation.padim import Padim
+from inspectd.images import read_rgb
 
 METHODS = ("graphcore", "patchcore", "padim")
 

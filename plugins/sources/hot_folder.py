@@ -13,7 +13,7 @@ from pathlib import Path
 from inspectd.config.cameras import CameraConfig
 from inspectd.daemon.interfaces import SourceContext
 from inspectd_plugins.sources.camera_thread import ThreadedSource
-from inspectd_plugins.sources.image_folder import emit_file, image_files
+from inspectd_plugins.sources.image_folder import emit_file, frame_files
 
 
 class HotFolderSource(ThreadedSource):
@@ -31,7 +31,7 @@ class HotFolderSource(ThreadedSource):
         self._context.set_up(True)
         while not self._stopping.wait(self._poll_s):
             settled_before = time.time() - self._settle_s
-            for path in image_files(self._folder):
+            for path in frame_files(self._folder):
                 if self._stopping.is_set():
                     break
                 if path.stat().st_mtime <= settled_before:

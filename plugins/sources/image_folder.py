@@ -11,16 +11,18 @@ from inspectd.config.cameras import CameraConfig
 from inspectd.daemon.decode import PayloadError, timed_decode
 from inspectd.daemon.frame import Frame, FrameInfo
 from inspectd.daemon.interfaces import SourceContext
+from inspectd.images import image_files
 from inspectd_plugins.sources.camera_thread import FrameClock, ThreadedSource
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+# Only formats whose declared size the decoder checks before decoding (decompression bombs).
+FRAME_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 DEFAULT_FPS = 2.0
 MAX_IMAGE_PIXELS = 40_000_000
 
 
-def image_files(folder: Path) -> list[Path]:
+def frame_files(folder: Path) -> list[Path]:
     """The folder's JPEG/PNG files, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return image_files(folder, FRAME_SUFFIXES)
 
 
 def emit_file(path: Path, context: SourceContext) -> bool:
@@ -45,7 +47,7 @@ class ImageFolderSource(ThreadedSource):
 
     def _run(self) -> None:
         clock = FrameClock(self._camera.fps or DEFAULT_FPS)
-        files = image_files(self._folder) if self._folder.is_dir() else []
+        files = frame_files(self._folder) if self._folder.is_dir() else []
         if not files:
             self._context.log.error("source_empty", folder=str(self._folder))
             return
