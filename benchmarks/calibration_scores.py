@@ -9,9 +9,8 @@ import json, sys, time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
-from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
-from inspectd.detector.fit import fit_memory
+from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.settings import DetectorSettings, AugmentationSet
 from inspectd.evaluation.dataset import load_category, draw_shots
 from inspectd.images import read_rgb
@@ -24,8 +23,8 @@ OUT = Path(sys.argv[3])
 settings = DetectorSettings()
 IDENT = AugmentationSet(rotations=1)
 
-def detector_for(fitted, s, cache):
-    return Detector(Bank(memory=fitted.memory, manifest={"settings": s.to_dict(), "input_shape": list(cache.shape), "threshold": fitted.threshold}))
+def detector_for(fitted, s, golden_count):
+    return Detector(scoring_bank(fitted, s, golden_count))
 
 for cat in cats:
     out = {}
@@ -40,7 +39,7 @@ for cat in cats:
             drawn = draw_shots(len(category.train_files), K, seed)
             goldens = [category.train_files[i] for i in drawn]
             fitted = fit_memory(lambda i, a: cache.golden(goldens[i], a)[0], K, s, cache.shape)
-            det = detector_for(fitted, s, cache)
+            det = detector_for(fitted, s, K)
             test_scores, _ = det.score_maps(test_raw, {})
             pool_idx = [i for i in range(len(category.train_files)) if i not in drawn]
             pool_scores, _ = det.score_maps(pool_raw[pool_idx], {})
@@ -50,7 +49,7 @@ for cat in cats:
                     others = [g for j, g in enumerate(goldens) if j != i]
                     sub = fit_memory(lambda j, a: cache.golden(others[j], a)[0], K - 1, s, cache.shape)
                     copies = cache.golden(goldens[i], settings.augmentations)[0]
-                    sc, _ = detector_for(sub, s, cache).score_maps(copies, {})
+                    sc, _ = detector_for(sub, s, K - 1).score_maps(copies, {})
                     loo_all.append(sc.tolist())
             out[f"{cat}|{K}|{seed}"] = dict(loo=fitted.calibration["holdout_scores"], thr=fitted.threshold, loo_all=loo_all,
                 test=test_scores.tolist(), labels=category.test_labels.tolist(), pool=pool_scores.tolist())

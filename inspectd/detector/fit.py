@@ -82,6 +82,14 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     return MemoryFit(memory, threshold, calibration, len(copies), len(patches) * patches.shape[1], shape)
 
 
+def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int) -> Bank:
+    """A bank straight from a memory fit, with the manifest fields that scoring and feedback read (eval
+    and benchmarks score it in memory; ``fit_bank`` writes the full manifest for a stored bank)."""
+    return Bank(memory=fitted.memory, manifest={
+        "settings": settings.to_dict(), "input_shape": list(fitted.input_shape), "threshold": fitted.threshold,
+        "calibration": fitted.calibration, "counts": {"images": golden_count}})
+
+
 def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
                     memory_parts: list[np.ndarray], settings: DetectorSettings,
                     shape: tuple[int, int]) -> np.ndarray:

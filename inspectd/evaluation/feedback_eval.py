@@ -13,7 +13,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
-from inspectd.detector.fit import fit_memory
+from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
@@ -47,9 +47,7 @@ def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: Detect
         pool = [path for i, path in enumerate(category.train_files) if i not in drawn]
         fitted = fit_memory(lambda i, a: embed(cache.golden(goldens[i], a)[0], settings.embedder), shots, seeded,
                             cache.shape)
-        bank = Bank(memory=fitted.memory, manifest={"settings": seeded.to_dict(), "threshold": fitted.threshold,
-                                                    "input_shape": list(cache.shape),
-                                                    "calibration": fitted.calibration, "counts": {"images": shots}})
+        bank = scoring_bank(fitted, seeded, shots)
         given = 0
         for step in FEEDBACK_STEPS:
             while given < step and (false_reject := _first_false_reject(bank, pool, cache, settings)) is not None:

@@ -10,11 +10,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from inspectd.detector.bank import Bank
 from inspectd.detector.calibration import HALF_STRIDE_SHIFT, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.fit import fit_memory
+from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
@@ -103,9 +102,7 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
     started = time.perf_counter()
     fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
     fit_seconds = time.perf_counter() - started + extraction_seconds
-    detector = Detector(Bank(memory=fitted.memory, manifest={"settings": settings.to_dict(),
-                                                             "input_shape": list(cache.shape),
-                                                             "threshold": fitted.threshold}))
+    detector = Detector(scoring_bank(fitted, settings, len(goldens)))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     scores, maps = detector.score_maps(embed(test_raw, settings.embedder), timings)
