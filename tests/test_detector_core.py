@@ -9,6 +9,7 @@ import pytest
 
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.coreset import covering_radius, greedy_coreset
+from inspectd.detector.scoring import defect_regions
 from inspectd.detector.settings import AugmentationSet
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
@@ -33,7 +34,10 @@ def test_one_shot_bottle_separates_goods_from_defects(bottle, bottle_goldens) ->
     inspections = Detector(fit_bank(bottle_goldens)).inspect(bottle.test_images)
     assert auroc(np.array([i.image_score for i in inspections]), bottle.test_labels) > 0.95
     first = inspections[0]
-    assert first.anomaly_map.shape == bottle.test_images[0].shape[:2] and first.anomaly_map.dtype == np.float32
+    assert first.anomaly_map.shape == (320, 320) and first.anomaly_map.dtype == np.float32  # the input shape
+    frame_height, frame_width = bottle.test_images[0].shape[:2]
+    assert all(0 <= r.x < r.x + r.width <= frame_width and 0 <= r.y < r.y + r.height <= frame_height
+               for i in inspections for r in i.regions)  # boxes in frame pixels
     assert set(first.timings_ms) >= {"preprocess", "backbone", "embed", "search", "postprocess"}
     defective = [i for i, label in zip(inspections, bottle.test_labels) if label and i.is_defective]
     assert defective and all(i.regions and i.calibrated_score > 0.5 for i in defective)
@@ -78,5 +82,14 @@ def test_non_square_frames_map_back_to_the_frame(bottle_goldens) -> None:
     bank = fit_bank(goldens, FAST)
     assert bank.manifest["input_shape"] == [288, 176]
     inspection = Detector(bank).inspect([goldens[0]])[0]
-    assert inspection.anomaly_map.shape == goldens[0].shape[:2]
+    assert inspection.anomaly_map.shape == (288, 176)
     assert not inspection.is_defective
+
+
+def test_defect_boxes_scale_from_the_map_to_the_frame() -> None:
+    anomaly_map = np.zeros((40, 20), np.float32)
+    anomaly_map[10:15, 4:6] = 2.0  # one region: rows 10-14, columns 4-5
+    anomaly_map[30, 19] = 3.0
+    regions = defect_regions(anomaly_map, 1.0, (400, 100))  # frame 10x taller, 5x wider
+    assert [(r.x, r.y, r.width, r.height, r.peak_score) for r in regions] == [
+        (95, 300, 5, 10, 3.0), (20, 100, 10, 50, 2.0)]

@@ -12,7 +12,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
-                                       image_scores, resize_map)
+                                       image_scores)
 from inspectd.detector.search import patch_index
 
 
@@ -22,8 +22,8 @@ class Inspection:
     threshold: float
     calibrated_score: float  # 0.5 at the threshold, monotone in image_score
     is_defective: bool
-    anomaly_map: np.ndarray  # float32, H x W of the input image, in image-score units
-    regions: list[Region]
+    anomaly_map: np.ndarray  # float32 at the bank's input shape (not the frame's), in image-score units
+    regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,13 +72,12 @@ class Detector:
         scores, maps = self.score_maps(self.embedded_features(images, timings), timings)
         started = time.perf_counter()
         inspections = []
-        for image, score, small_map in zip(images, scores, maps):
-            full_map = resize_map(small_map, image.shape[0], image.shape[1])
+        for image, score, anomaly_map in zip(images, scores, maps):
             inspections.append(Inspection(
                 image_score=float(score), threshold=self.threshold,
                 calibrated_score=calibrated_score(float(score), self.threshold),
-                is_defective=bool(score > self.threshold), anomaly_map=full_map,
-                regions=defect_regions(full_map, self.threshold), timings_ms={}))
+                is_defective=bool(score > self.threshold), anomaly_map=anomaly_map,
+                regions=defect_regions(anomaly_map, self.threshold, image.shape[:2]), timings_ms={}))
         timings["postprocess"] += _ms_since(started)
         per_image = {stage: ms / len(images) for stage, ms in timings.items()}
         for inspection in inspections:
