@@ -1,27 +1,66 @@
 """``inspectd bench`` runs end to end on real JPEG frames and prints every section of its table.
 
 A tiny configuration (64 px, one shot, a few frames): this checks the plumbing, not the speed; no
-figure is asserted (timings on a shared machine would make that flaky).
+figure is asserted (timings on a shared machine would make that flaky). The anomalib baseline is
+checked only where anomalib is installed (a side venv, docs/performance.md), not in the project's.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+import torch
 from typer.testing import CliRunner
 
+from inspectd.bench.anomalib_baseline import anomalib_version
 from inspectd.bench.stages import STAGES
 from inspectd.cli import app
+from inspectd.detector.settings import DetectorSettings
+from inspectd.images import image_files, read_rgb
+
+needs_anomalib = pytest.mark.skipif(importlib.util.find_spec("anomalib") is None, reason="anomalib not installed")
 
 
 def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--images", str(data_root / "mvtec_ad" / "bottle"), "--shots", "1",
                                       "--batch", "2", "--size", "64", "--frames", "2", "--banks", "2"])
     assert result.exit_code == 0, result.output
-    for heading in ("cpu:", "anomalib:", "[stages, batch 1", "[end to end, batch 1]",
+    for heading in ("cpu:", "[stages, batch 1", "[end to end, batch 1]",
                     "[sustained, fast in batches of 2]", "[refit,", "[memory, 2 product banks", "[floor: backbone"):
         assert heading in result.output, heading
     for label in (*STAGES, "p50 per frame", "p99 per frame", "frames per second", "1 golden", "8 golden",
                   "p50 CPU time per frame", "frames per CPU second", "RSS per product bank",
                   "matmul rate bf16 | fp32", "backbone at that rate"):
         assert f"  {label} " in result.output, label
+    version = anomalib_version()
+    if version is None:
+        assert "anomalib: not installed" in result.output
+    else:
+        assert f"[anomalib {version} PatchCore, same backbone and bank, batch 1" in result.output
+        assert "  p50 model (backbone..postprocess) " in result.output
+
+
+@needs_anomalib
+def test_anomalib_searches_our_features_in_our_bank(data_root: Path) -> None:
+    """anomalib's feature extractor over our module gives our features exactly, and its patch distances in
+    our bank are the fast path's (within the shortlist search's 0.5 %)."""
+    from inspectd.bench.anomalib_baseline import AnomalibPatchcore, patch_score_difference
+    from inspectd.detector.detector import Detector
+    from inspectd.detector.features import resize_to, to_batch
+    from inspectd.detector.fit import fit_bank
+
+    bottle = data_root / "mvtec_ad" / "bottle"
+    settings = replace(DetectorSettings(), input_size=64, augmentations=replace(DetectorSettings().augmentations,
+                                                                                  rotations=2))
+    bank = fit_bank([read_rgb(image_files(bottle / "train" / "good")[0])], settings)
+    baseline = AnomalibPatchcore(bank)
+    frames = [read_rgb(path) for path in image_files(bottle / "test" / "broken_large")[:2]]
+    batch = to_batch([resize_to(frame, baseline.input_shape) for frame in frames], baseline.backbone)
+    with torch.inference_mode():
+        theirs = baseline.model.feature_extractor(batch)
+    for ours, layer in zip(baseline.backbone(batch), theirs):
+        assert torch.equal(ours, theirs[layer]), layer
+    assert patch_score_difference(Detector(bank), baseline, frames) < 0.005

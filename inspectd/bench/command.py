@@ -14,12 +14,14 @@ import faiss
 import numpy as np
 import torch
 
+from inspectd.bench.anomalib_baseline import AnomalibPatchcore, anomalib_version, patch_score_difference
 from inspectd.bench.floor import backbone_flops, cpu_summary, matmul_gflops
 from inspectd.bench.frames import REFIT_GOLDENS, BenchData, load_bench_data
 from inspectd.bench.memory import loaded_banks_rss, peak_rss_mb
-from inspectd.bench.reference import NchwBackbone, anomalib_status, reference_bank, reference_detector
+from inspectd.bench.reference import NchwBackbone, reference_bank, reference_detector
 from inspectd.bench.report import Row, format_table
-from inspectd.bench.stages import STAGES, BatchTiming, run_batch
+from inspectd.bench.stages import MAX_PIXELS, STAGES, BatchTiming, run_batch
+from inspectd.daemon.decode import decode_image
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank, BankStore
 from inspectd.detector.detector import Detector
@@ -27,13 +29,15 @@ from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
 
 Section = tuple[str, list[Row]]
+MODEL_STAGES = ("backbone", "embed", "search", "postprocess")
 
 
 def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, frame_count: int,
               bank_count: int, threads: int, echo: Callable[[str], None] = print) -> list[Section]:
-    """Measure ``settings`` (the fast path) against the reference; print and return the table's sections.
+    """Measure ``settings`` (the fast path) against the reference, and anomalib's PatchCore when it is
+    installed; print and return the table's sections.
 
-    torch, faiss and OpenCV use ``threads`` threads on both paths.
+    torch, faiss and OpenCV use ``threads`` threads on every path.
     """
     set_threads(threads)
     size = settings.input_size
@@ -43,16 +47,21 @@ def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, 
     backbone_run = "frozen oneDNN graph" if settings.precision == "float32" else "eager under autocast"
     echo(f"data: {images} ({shots}-shot bank, {frame_count} frames), {size} px, batch {batch}; "
          f"fast = {settings.precision} ({backbone_run}, channels-last, BN folded), search {settings.search}, "
-         f"batched; reference = float32 eager NCHW, exact faiss search, unbatched")
-    echo(anomalib_status())
+         f"batched; reference = float32 eager NCHW, exact faiss search, unbatched (the baseline column)")
     reference_backbone = NchwBackbone(settings)
     banks = {"fast": fit_bank(data.golden_images, settings),
              "reference": reference_bank(data.golden_images, settings, reference_backbone)}
-    fast, reference = Detector(banks["fast"]), reference_detector(banks["reference"], reference_backbone)
-    for detector in (fast, reference):
+    fast = Detector(banks["fast"])
+    paths = {"fast": fast, "reference": reference_detector(banks["reference"], reference_backbone)}
+    version = anomalib_version()
+    if version is None:
+        echo("anomalib: not installed (no comparison with its PatchCore in this run)")
+    else:
+        paths["anomalib"] = _anomalib_baseline(fast, data.frames, version, echo)
+    for detector in paths.values():
         run_batch(detector, data.frames[:1])  # warm-up: first-call allocations, oneDNN kernel choice
-    sections = [*_latency(fast, reference, data.frames, size),
-                _throughput(fast, reference, data.frames, batch),
+    sections = [*_latency(paths, data.frames, size, version),
+                _throughput(fast, paths["reference"], data.frames, batch),
                 _refit(data, settings, reference_backbone),
                 _memory(banks, bank_count),
                 _floor(fast, size)]
@@ -60,25 +69,57 @@ def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, 
     return sections
 
 
-def _latency(fast: Detector, reference: Detector, frames: list[bytes], size: int) -> list[Section]:
-    """Batch 1, fast and reference alternating frame by frame (so load on the machine hits both)."""
-    timings: dict[str, list[BatchTiming]] = {"fast": [], "reference": []}
+def _anomalib_baseline(fast: Detector, frames: list[bytes], version: str,
+                       echo: Callable[[str], None]) -> AnomalibPatchcore:
+    """anomalib's PatchCore on the fast path's bank; says how it was built and how closely it matches."""
+    baseline = AnomalibPatchcore(fast.bank)
+    difference = patch_score_difference(fast, baseline, [decode_image(frame, MAX_PIXELS) for frame in frames[:4]])
+    echo(f"anomalib {version}: its torch PatchcoreModel (9 neighbours) on a fresh float32 NCHW copy of the same "
+         f"backbone module, the fast path's bank as its memory_bank, batch 1; its patch distances differ from "
+         f"the fast path's by at most {difference:.1e} of the largest (4 frames)")
+    return baseline
+
+
+def _latency(paths: dict[str, Detector], frames: list[bytes], size: int, anomalib: str | None) -> list[Section]:
+    """Batch 1, every path on each frame in turn, the order rotating (so load on the machine hits all alike)."""
+    names = list(paths)
+    timings: dict[str, list[BatchTiming]] = {name: [] for name in names}
     for i, frame in enumerate(frames):
-        order = (("fast", fast), ("reference", reference))
-        for name, detector in order if i % 2 == 0 else order[::-1]:
-            timings[name].append(run_batch(detector, [frame]))
-    stage_rows = [Row(stage, *(_median([t.stage_ms.get(stage, 0.0) for t in timings[n]])
-                               for n in ("fast", "reference")), "ms") for stage in STAGES]
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            timings[name].append(run_batch(paths[name], [frame]))
+    fast = timings["fast"]
     target = "<= 15 ms (224 px, 4-shot)" if size == 224 else ""
-    totals = {name: [t.total_ms for t in runs] for name, runs in timings.items()}
-    cpu = {name: [t.cpu_ms for t in runs] for name, runs in timings.items()}
-    end_to_end = [
-        Row("p50 per frame", _median(totals["fast"]), _median(totals["reference"]), "ms", target=target),
-        Row("p99 per frame", float(np.percentile(totals["fast"], 99)),
-            float(np.percentile(totals["reference"], 99)), "ms"),
-        Row("p50 CPU time per frame", _median(cpu["fast"]), _median(cpu["reference"]), "ms", target=target),
-    ]
-    return [("stages, batch 1 (median per frame)", stage_rows), ("end to end, batch 1", end_to_end)]
+    sections = [("stages, batch 1 (median per frame)", _stage_rows(fast, timings["reference"], STAGES)),
+                ("end to end, batch 1", _end_to_end_rows(fast, timings["reference"], target))]
+    if anomalib is not None:
+        stages = tuple(stage for stage in STAGES if stage != "embed")  # anomalib's search includes its embedding
+        sections.append((f"anomalib {anomalib} PatchCore, same backbone and bank, batch 1 (baseline = anomalib)",
+                         [*_stage_rows(fast, timings["anomalib"], stages),
+                          *_end_to_end_rows(fast, timings["anomalib"], ">= 3x faster"),
+                          _model_row(fast, timings["anomalib"])]))
+    return sections
+
+
+def _stage_rows(fast: list[BatchTiming], baseline: list[BatchTiming], stages: tuple[str, ...]) -> list[Row]:
+    """Median milliseconds per frame of each stage."""
+    return [Row(stage, *(_median([t.stage_ms.get(stage, 0.0) for t in runs]) for runs in (fast, baseline)), "ms")
+            for stage in stages]
+
+
+def _end_to_end_rows(fast: list[BatchTiming], baseline: list[BatchTiming], target: str) -> list[Row]:
+    """p50 and p99 wall, p50 CPU time per frame."""
+    totals = [[t.total_ms for t in runs] for runs in (fast, baseline)]
+    cpu = [[t.cpu_ms for t in runs] for runs in (fast, baseline)]
+    return [Row("p50 per frame", *map(_median, totals), "ms", target=target),
+            Row("p99 per frame", *(float(np.percentile(values, 99)) for values in totals), "ms"),
+            Row("p50 CPU time per frame", *map(_median, cpu), "ms", target=target)]
+
+
+def _model_row(fast: list[BatchTiming], baseline: list[BatchTiming]) -> Row:
+    """p50 of the stages where the two paths differ: normalised tensor to frame-size map and regions."""
+    model = [[sum(t.stage_ms.get(stage, 0.0) for stage in MODEL_STAGES) for t in runs] for runs in (fast, baseline)]
+    return Row("p50 model (backbone..postprocess)", *map(_median, model), "ms")
 
 
 def _throughput(fast: Detector, reference: Detector, frames: list[bytes], batch: int) -> Section:

@@ -7,7 +7,6 @@ float32 path (which runs channels-last with BN folded), so it is built here from
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 
 import numpy as np
@@ -47,10 +46,3 @@ def reference_detector(bank: Bank, backbone: NchwBackbone) -> Detector:
     detector = Detector(bank)
     detector.backbone = backbone
     return detector
-
-
-def anomalib_status() -> str:
-    """anomalib's PatchCore is the second baseline the issue asks for, when it is importable."""
-    if importlib.util.find_spec("anomalib") is None:
-        return "anomalib: not installed (no comparison with its PatchCore in this run)"
-    return "anomalib: installed, but this bench has no adapter for its PatchCore yet (no comparison)"

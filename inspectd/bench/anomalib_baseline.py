@@ -1,0 +1,98 @@
+"""The issue's second baseline: anomalib's PatchCore on the same backbone module, bank and input tensors.
+
+anomalib's torch ``PatchcoreModel`` (no Lightning trainer) is built with ``pre_trained=False`` around
+a freshly loaded backbone plugin (its own FX feature extractor over our module, so the weights are
+ours and nothing downloads), and its ``memory_bank`` is set to the bank inspectd fitted. Its patch
+embedding (3x3 average pool per stage, stride-16 grid bilinearly resampled to stride 8, concatenated)
+is the one inspectd uses, so the bank's rows are searched as they are. Frames are decoded and
+normalised by inspectd's code, then scored by anomalib's ``forward`` (feature extraction, exact
+``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted image score, its map: nearest-neighbour
+upsampling and a 33 x 33 Gaussian, sigma 4); the map then goes through inspectd's frame resize and
+defect regions, so the end-to-end figures differ only in the model.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from inspectd.bench.reference import NchwBackbone
+from inspectd.detector.bank import Bank
+from inspectd.detector.detector import Detector
+from inspectd.detector.features import resize_to, to_batch
+from inspectd_plugins.backbones.efficientnet_lite0 import STRIDE8_BLOCK, STRIDE16_BLOCK
+
+# Lite0's stride-8 and stride-16 stages as FX node names of the plugin's ``net`` (the bench's only backbone).
+LAYERS = (f"_blocks.{STRIDE8_BLOCK}", f"_blocks.{STRIDE16_BLOCK}")
+
+
+def anomalib_version() -> str | None:
+    """The installed anomalib's version, or None when it is not installed (the project's venv)."""
+    if importlib.util.find_spec("anomalib") is None:
+        return None
+    return importlib.metadata.version("anomalib")
+
+
+class AnomalibPatchcore(Detector):
+    """A Detector whose features, search and map are anomalib's ``PatchcoreModel``; decode, resize,
+    normalisation, the frame-size map and defect regions stay inspectd's. Stage times come from hooks on
+    anomalib's submodules, so its ``forward`` runs unmodified."""
+
+    def __init__(self, bank: Bank) -> None:
+        if bank.settings.embedder.enabled:
+            raise ValueError("anomalib's PatchCore has no graph embedder: its features cannot search this bank")
+        super().__init__(bank)  # the bank's settings, threshold and input shape
+        with warnings.catch_warnings():  # anomalib's package import warns about its other models' deprecations
+            warnings.simplefilter("ignore", FutureWarning)
+            from anomalib.models.image.patchcore.torch_model import PatchcoreModel
+        self.backbone = NchwBackbone(self.settings)
+        self.model = PatchcoreModel(layers=LAYERS, backbone=self.backbone.plugin.net,
+                                    pre_trained=False).eval()
+        self.model.memory_bank = torch.from_numpy(np.ascontiguousarray(bank.memory, dtype=np.float32))
+        self._marks: dict[str, float] = {}
+        self.patch_scores = torch.empty(0)  # the last forward's nearest-neighbour distances [B, 1, h, w]
+        self.model.feature_extractor.register_forward_hook(lambda *_: self._mark("features"))
+        self.model.anomaly_map_generator.register_forward_pre_hook(self._before_map)
+
+    def _mark(self, name: str) -> None:
+        self._marks[name] = time.perf_counter()
+
+    def _before_map(self, _module: torch.nn.Module, args: tuple) -> None:
+        self._mark("map")
+        self.patch_scores = args[0]
+
+    def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> torch.Tensor:
+        """RGB uint8 frames -> the normalised NCHW batch anomalib's model takes (inspectd's preprocessing)."""
+        started = time.perf_counter()
+        batch = to_batch([resize_to(image, self.input_shape) for image in images], self.backbone)
+        timings["preprocess"] = _ms(started, time.perf_counter())
+        return batch
+
+    def score_maps(self, batch: torch.Tensor, timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """anomalib's forward -> (its image scores [B], its anomaly maps [B, H, W] at the input shape)."""
+        started = time.perf_counter()
+        with torch.inference_mode():  # as anomalib's Lightning predict/test loops run it
+            output = self.model(batch)
+        finished, marks = time.perf_counter(), self._marks
+        timings.update(backbone=_ms(started, marks["features"]), search=_ms(marks["features"], marks["map"]),
+                       postprocess=_ms(marks["map"], finished))
+        return output.pred_score.numpy(), output.anomaly_map[:, 0].numpy()
+
+
+def _ms(start: float, end: float) -> float:
+    return (end - start) * 1000.0
+
+
+def patch_score_difference(fast: Detector, baseline: AnomalibPatchcore, images: list[np.ndarray]) -> float:
+    """Largest difference between the fast path's and anomalib's patch distances, over the largest distance:
+    near 0 (the fast search is exact up to near-ties) shows anomalib searched the same features in the same bank."""
+    timings: dict[str, float] = {}
+    ours = fast.index.patch_scores(fast.embedded_features(images, timings))
+    baseline.score_maps(baseline.embedded_features(images, timings), timings)
+    theirs = baseline.patch_scores[:, 0].numpy()
+    return float(np.abs(ours - theirs).max() / np.abs(ours).max())
