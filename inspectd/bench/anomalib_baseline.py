@@ -7,8 +7,8 @@ embedding (3x3 average pool per stage, stride-16 grid bilinearly resampled to st
 is the one inspectd uses, so the bank's rows are searched as they are. Frames are decoded and
 normalised by inspectd's code, then scored by anomalib's ``forward`` (feature extraction, exact
 ``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted image score, its map: nearest-neighbour
-upsampling and a 33 x 33 Gaussian, sigma 4); the map then goes through inspectd's frame resize and
-defect regions, so the end-to-end figures differ only in the model.
+upsampling and a 33 x 33 Gaussian, sigma 4); its score and map then go through inspectd's defect
+regions (found on the input-size map, scaled to the frame), so the end-to-end figures differ only in the model.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def anomalib_version() -> str | None:
 
 class AnomalibPatchcore(Detector):
     """A Detector whose features, search and map are anomalib's ``PatchcoreModel``; decode, resize,
-    normalisation, the frame-size map and defect regions stay inspectd's. Stage times come from hooks on
+    normalisation and the defect regions stay inspectd's. Stage times come from hooks on
     anomalib's submodules, so its ``forward`` runs unmodified."""
 
     def __init__(self, bank: Bank) -> None:

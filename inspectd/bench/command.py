@@ -117,7 +117,7 @@ def _end_to_end_rows(fast: list[BatchTiming], baseline: list[BatchTiming], targe
 
 
 def _model_row(fast: list[BatchTiming], baseline: list[BatchTiming]) -> Row:
-    """p50 of the stages where the two paths differ: normalised tensor to frame-size map and regions."""
+    """p50 of the stages where the two paths differ: normalised tensor to score, map and defect regions."""
     model = [[sum(t.stage_ms.get(stage, 0.0) for stage in MODEL_STAGES) for t in runs] for runs in (fast, baseline)]
     return Row("p50 model (backbone..postprocess)", *map(_median, model), "ms")
 
