@@ -1,0 +1,105 @@
+"""Seed-0 accuracy of feature and distance variants of the default detector (docs/results.md, ablation).
+
+    OMP_NUM_THREADS=1 python benchmarks/feature_variants.py --variant s4m \
+        --categories kolektorsdd/commutator,mvtec_ad/screw,visa/fryum [--whiten 0.5] [--set coreset=0.25]
+
+Variants change what the Lite0 backbone hands to the patch features (each stage is still 3x3-averaged
+and the stride-16 stage resampled to the stride-8 grid, as in inspectd/detector/features.py):
+- ``base``: the shipped stages (stride 8: block 4, 40 channels; stride 16: block 10, 112 channels);
+- ``s4`` / ``s4m``: block 2's stride-4 output (24 channels) 3x3-averaged, then 2x2 average / max pooled
+  onto the stride-8 grid and appended to the stride-8 stage (a finer stage for thin defects);
+- ``x5``: block 5's 240-channel expansion (stride 8, before its strided depthwise conv) appended.
+``--whiten A``: every patch vector is mapped through ``(x - mean) C^-1/2`` with ``C`` the covariance of
+the golden copies' patches shrunk towards a multiple of the identity by ``A`` (a Mahalanobis-like
+nearest-neighbour distance); ``--whiten -1`` only scales each channel to unit variance.
+Prints one JSON line per category and shot count (1 and 4): image and pixel AUROC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional
+
+import inspectd_plugins.backbones.efficientnet_lite0 as lite0
+from inspectd.detector.detector import Detector
+from inspectd.detector.fit import fit_memory, scoring_bank
+from inspectd.evaluation.command import settings_from_options
+from inspectd.evaluation.dataset import draw_shots, load_category
+from inspectd.evaluation.features_cache import FeatureCache
+from inspectd.evaluation.harness import _pixel_auroc
+from inspectd.evaluation.metrics import auroc
+from inspectd.images import read_rgb
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def variant_extract(variant: str) -> Callable:
+    """An ``extract`` for EfficientNetLite0 returning the variant's (stride-8, stride-16) maps."""
+    def extract(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        net = self.net
+        h = functional.relu6(net._bn0(net._conv_stem(batch)))
+        for i, block in enumerate(net._blocks[:lite0.STRIDE16_BLOCK + 1]):
+            if i == 5:
+                expansion = functional.relu6(block._bn0(block._expand_conv(h)))
+            h = block(h)
+            if i == 2:
+                stride4 = functional.avg_pool2d(h, 3, stride=1, padding=1)
+            if i == lite0.STRIDE8_BLOCK:
+                stride8 = h
+        extra = {"base": None, "x5": expansion, "s4": functional.avg_pool2d(stride4, 2),
+                 "s4m": functional.max_pool2d(stride4, 2)}[variant]
+        return (stride8 if extra is None else torch.cat([stride8, extra], 1)), h
+    return extract
+
+
+def whitening(patches: np.ndarray, shrink: float) -> Callable[[np.ndarray], np.ndarray]:
+    mean = patches.mean(0)
+    covariance = np.cov(patches - mean, rowvar=False)
+    if shrink < 0:
+        transform = np.diag(1.0 / np.sqrt(np.diag(covariance) + 1e-6))
+    else:
+        scale = np.trace(covariance) / len(covariance)
+        values, vectors = np.linalg.eigh((1 - shrink) * covariance + shrink * scale * np.eye(len(covariance)))
+        transform = (vectors / np.sqrt(values)) @ vectors.T * np.sqrt(scale)
+    return lambda features: ((features - mean) @ transform).astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5"))
+    parser.add_argument("--categories", required=True, help="comma-separated, under ../shared/data")
+    parser.add_argument("--whiten", type=float, default=None)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE detector setting")
+    args = parser.parse_args()
+    lite0.EfficientNetLite0.extract = variant_extract(args.variant)  # before the backbone is built
+    settings = replace(settings_from_options(args.overrides), seed=0)
+    for name in args.categories.split(","):
+        category = load_category(DATA / name)
+        cache = FeatureCache(settings, read_rgb(category.train_files[0]))
+        test, _ = cache.test(category.test_images)
+        for shots in (1, 4):
+            goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shots, 0)]
+            transform = lambda features: features  # noqa: E731
+            if args.whiten is not None:
+                copies = np.concatenate([cache.golden(path, settings.augmentations)[0] for path in goldens])
+                rows = copies.reshape(-1, copies.shape[-1])
+                sample = rows[np.random.default_rng(0).choice(len(rows), min(len(rows), 50_000), replace=False)]
+                transform = whitening(sample.astype(np.float64), args.whiten)
+            fitted = fit_memory(lambda i, augmentations: transform(cache.golden(goldens[i], augmentations)[0]),
+                                shots, settings, cache.shape)
+            scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(transform(test), {})
+            print(json.dumps({"variant": args.variant, "whiten": args.whiten, "set": args.overrides,
+                              "category": name, "shots": shots,
+                              "image_auroc": round(auroc(scores, category.test_labels), 4),
+                              "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
