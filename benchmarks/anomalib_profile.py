@@ -39,7 +39,7 @@ def main() -> None:
     data = load_bench_data(args.images, args.shots, args.frames)
     baseline = AnomalibPatchcore(fit_bank(data.golden_images, settings))
     timings: dict[str, float] = {}
-    batches = [baseline.embedded_features([decode_image(frame, MAX_PIXELS)], timings) for frame in data.frames]
+    batches = [baseline.embedded_features([decode_image(frame, MAX_PIXELS).image], timings) for frame in data.frames]
     baseline.score_maps(batches[0], timings)  # warm-up
     stages: dict[str, list[float]] = {}
     for batch in batches:

@@ -73,7 +73,7 @@ def _anomalib_baseline(fast: Detector, frames: list[bytes], version: str,
                        echo: Callable[[str], None]) -> AnomalibPatchcore:
     """anomalib's PatchCore on the fast path's bank; says how it was built and how closely it matches."""
     baseline = AnomalibPatchcore(fast.bank)
-    difference = patch_score_difference(fast, baseline, [decode_image(frame, MAX_PIXELS) for frame in frames[:4]])
+    difference = patch_score_difference(fast, baseline, [decode_image(frame, MAX_PIXELS).image for frame in frames[:4]])
     echo(f"anomalib {version}: its torch PatchcoreModel (9 neighbours) on a fresh float32 NCHW copy of the same "
          f"backbone module, the fast path's bank as its memory_bank, batch 1; its patch distances differ from "
          f"the fast path's by at most {difference:.1e} of the largest (4 frames)")

@@ -35,7 +35,7 @@ class BatchTiming:
 def run_batch(detector: Detector, encoded: list[bytes]) -> BatchTiming:
     """Decode, inspect (one call for the batch), render and serialise ``encoded``; per-frame times."""
     cpu_started, started = time.process_time(), time.perf_counter()
-    images = [decode_image(data, MAX_PIXELS) for data in encoded]
+    images = [decode_image(data, MAX_PIXELS).image for data in encoded]
     decoded = time.perf_counter()
     inspections = detector.inspect(images)
     inspected = time.perf_counter()

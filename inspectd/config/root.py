@@ -34,6 +34,9 @@ class InspectdConfig:
     logging: LoggingConfig = setting(default_factory=LoggingConfig)
     commands: CommandsConfig = setting(default_factory=CommandsConfig)
     shutdown_drain_s: float = setting(30.0, minimum=0.0, doc="on SIGTERM, how long queued frames may take to finish")
+    reduced_jpeg_decode: bool = setting(True, doc="decode a large JPEG at 1/2, 1/4 or 1/8 of its size when the "
+                                        "products' overlays and detectors need no more (docs/performance.md); "
+                                        "false: always full size")
 
     @property
     def source_names(self) -> list[str]:

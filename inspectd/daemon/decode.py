@@ -14,6 +14,8 @@ import numpy as np
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn; not DHT, JPG, DAC
+REDUCED_READ_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                      8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 class PayloadError(ValueError):
@@ -55,8 +57,23 @@ def parse_json_message(payload: bytes) -> ImageMessage:
                         None if timestamp is None else float(timestamp))
 
 
-def decode_image(image_bytes: bytes, max_pixels: int) -> np.ndarray:
-    """JPEG/PNG (any depth, grey or colour, alpha dropped) -> RGB uint8 HxWx3."""
+@dataclass(frozen=True)
+class DecodedImage:
+    """A decoded frame; ``image`` may be smaller than the frame as sent (``reduction`` 2, 4 or 8)."""
+
+    image: np.ndarray  # RGB uint8 HxWx3
+    frame_size: tuple[int, int]  # (width, height) of the frame as sent: what a full decode gives
+    reduction: int = 1
+
+
+def decode_image(image_bytes: bytes, max_pixels: int, min_side: int | None = None) -> DecodedImage:
+    """JPEG/PNG (any depth, grey or colour, alpha dropped) -> RGB uint8 HxWx3.
+
+    ``min_side``: a large JPEG is decoded at 1/2, 1/4 or 1/8 of its size in libjpeg's DCT domain (a
+    fraction of a full decode's time): the largest reduction whose shorter side stays >= ``min_side``
+    (the rule is on the shorter side so that one number keeps both sides of the detector's input and the
+    overlay's longer side from being upscaled). None, and PNG always: full size.
+    """
     if not image_bytes:
         raise PayloadError("empty", "empty image")
     declared = declared_size(image_bytes)
@@ -64,10 +81,30 @@ def decode_image(image_bytes: bytes, max_pixels: int) -> np.ndarray:
         raise PayloadError("decode_error", f"not a JPEG or PNG ({len(image_bytes)} bytes)")
     if declared[0] * declared[1] > max_pixels:  # checked before decoding: decompression bombs
         raise PayloadError("too_many_pixels", f"image declares {declared[0]}x{declared[1]}, cap is {max_pixels} pixels")
-    image = cv2.imdecode(np.frombuffer(image_bytes, dtype=np.uint8), cv2.IMREAD_COLOR)
+    is_jpeg = not image_bytes.startswith(PNG_SIGNATURE)
+    reduction = jpeg_reduction(declared, min_side) if is_jpeg and min_side is not None else 1
+    image = cv2.imdecode(np.frombuffer(image_bytes, dtype=np.uint8), REDUCED_READ_FLAGS[reduction])
     if image is None:
         raise PayloadError("decode_error", f"JPEG/PNG could not be decoded ({len(image_bytes)} bytes)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return DecodedImage(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), _frame_size(declared, image.shape, reduction),
+                        reduction)
+
+
+def jpeg_reduction(size: tuple[int, int], min_side: int) -> int:
+    """The largest of 8, 4, 2 whose scaled JPEG (libjpeg rounds each side up) keeps its shorter side
+    >= ``min_side``; else 1."""
+    shorter = min(size)
+    return next((r for r in (8, 4, 2) if -(-shorter // r) >= min_side), 1)
+
+
+def _frame_size(declared: tuple[int, int], decoded_shape: tuple[int, ...], reduction: int) -> tuple[int, int]:
+    """(width, height) of the full frame: the declared size, turned when OpenCV applied an EXIF rotation."""
+    height, width = decoded_shape[:2]
+    if reduction == 1:
+        return width, height
+    declared_width, declared_height = declared
+    upright = (height, width) == (-(-declared_height // reduction), -(-declared_width // reduction))
+    return (declared_width, declared_height) if upright else (declared_height, declared_width)
 
 
 def declared_size(image_bytes: bytes) -> tuple[int, int] | None:
@@ -89,8 +126,8 @@ def declared_size(image_bytes: bytes) -> tuple[int, int] | None:
     return None
 
 
-def timed_decode(image_bytes: bytes, max_pixels: int) -> tuple[np.ndarray, float]:
+def timed_decode(image_bytes: bytes, max_pixels: int, min_side: int | None = None) -> tuple[DecodedImage, float]:
     """:func:`decode_image` and the milliseconds it took."""
     started = time.perf_counter()
-    image = decode_image(image_bytes, max_pixels)
-    return image, (time.perf_counter() - started) * 1000.0
+    decoded = decode_image(image_bytes, max_pixels, min_side)
+    return decoded, (time.perf_counter() - started) * 1000.0

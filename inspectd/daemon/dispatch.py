@@ -6,6 +6,7 @@ construction: received = processed + dropped + failed (+ frames still in flight)
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -83,16 +84,17 @@ class ResultDispatcher:
     def _inspected_result(self, item: Inspected) -> Result:
         info, inspection = item.frame.info, item.inspection
         product = info.product or ""
-        defects = tuple(DefectBox(r.x, r.y, r.width, r.height, float(r.peak_score)) for r in inspection.regions)
+        boxes = tuple(DefectBox(r.x, r.y, r.width, r.height, float(r.peak_score)) for r in inspection.regions)
         heatmap_settings = self._products[product].heatmap
         latency = {"decode": info.decode_ms, "queue": item.queue_ms, **inspection.timings_ms}
         heatmap = None
         if heatmap_settings.enabled:
             started = time.perf_counter()
-            heatmap = render_overlay(item.frame.image, inspection.anomaly_map, inspection.threshold, defects, heatmap_settings)
+            heatmap = render_overlay(item.frame.image, inspection.anomaly_map, inspection.threshold, boxes, heatmap_settings)
             latency["render"] = (time.perf_counter() - started) * 1000.0
         latency["total"] = (time.monotonic() - info.received_monotonic) * 1000.0
         height, width = item.frame.image.shape[:2]
+        frame_size = info.frame_size or (width, height)
         return Result(
             info=info,
             product=product,
@@ -101,8 +103,8 @@ class ResultDispatcher:
             calibrated_score=inspection.calibrated_score,
             threshold=inspection.threshold,
             bank_version=item.bank_version,
-            defects=defects,
-            image_size=(width, height),
+            defects=tuple(in_frame_pixels(box, (width, height), frame_size) for box in boxes),
+            image_size=frame_size,
             latency_ms=latency,
             heatmap=heatmap,
             frame_image=item.frame.image,
@@ -126,3 +128,15 @@ class ResultDispatcher:
         else:
             m.frames_failed.labels(source, result.error_reason).inc()
             log.warning("frame_failed", reason=result.error_reason, detail=result.error_message)
+
+
+def in_frame_pixels(box: DefectBox, image_size: tuple[int, int], frame_size: tuple[int, int]) -> DefectBox:
+    """A box on the decoded image -> the same box in the pixels of the frame as sent (the image may have
+    been decoded at reduced size); widened outwards to whole pixels, clipped to the frame."""
+    if image_size == frame_size:
+        return box
+    scale_x, scale_y = (frame / image for frame, image in zip(frame_size, image_size))
+    left, top = int(box.x * scale_x), int(box.y * scale_y)
+    right = min(frame_size[0], math.ceil((box.x + box.width) * scale_x))
+    bottom = min(frame_size[1], math.ceil((box.y + box.height) * scale_y))
+    return DefectBox(left, top, max(1, right - left), max(1, bottom - top), box.peak_score)

@@ -26,6 +26,9 @@ class FrameInfo:
     received_at: float = field(default_factory=time.time)
     received_monotonic: float = field(default_factory=time.monotonic)
     decode_ms: float = 0.0
+    # (width, height) of the frame as sent; the image may be smaller (a JPEG decoded at reduced size, see
+    # decode.decode_image). Results report sizes and boxes in the frame's pixels. None: the image's size.
+    frame_size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

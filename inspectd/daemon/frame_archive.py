@@ -1,7 +1,9 @@
-"""Original frames kept beside their results, so an operator's feedback can name a frame by its id.
+"""Frames kept beside their results, so an operator's feedback can name a frame by its id.
 
 The disk result sink writes ``<results_dir>/<source>/<YYYY-MM-DD>/<frame_id>.frame.png`` (lossless)
 next to the result JSON; the sink's retention sweep deletes it with the rest after ``retention_days``.
+It is the frame as decoded: a large JPEG decoded at reduced size is kept at that size (still at least
+what the detector and overlay use); the result's ``image`` holds the size the frame was sent at.
 """
 
 from __future__ import annotations

@@ -51,6 +51,8 @@ class SourceContext:
     """Report that the source delivers frames (True) or lost its device (False)."""
     mqtt: MqttConnection | None
     log: Any
+    decode_min_side: Callable[[], int | None]
+    """The shorter side a JPEG may be decoded down to, asked per frame (banks change); None: full size."""
 
 
 @dataclass(frozen=True)

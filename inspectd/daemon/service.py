@@ -132,7 +132,19 @@ class Daemon:
     def _source_context(self, name: str, emit: Any) -> SourceContext:
         return SourceContext(name=name, emit=emit, reject=self.router.reject,
                              set_up=functools.partial(self.states.set_up, name), mqtt=self.mqtt,
-                             log=self.log.bind(source=name))
+                             log=self.log.bind(source=name), decode_min_side=self.decode_min_side)
+
+    def decode_min_side(self) -> int | None:
+        """The shorter side a JPEG frame may be decoded down to: the longest side any product's overlay
+        (heatmap ``max_size``) or serving detector input has, so none of them is made from upscaled
+        pixels. None (full decode) when ``reduced_jpeg_decode`` is off or no product needs a size yet.
+        All products, since a JSON payload may name its own; asked per frame, since a bank swap may
+        change the input shape."""
+        if not self.config.reduced_jpeg_decode:
+            return None
+        needs = [p.heatmap.max_size for p in self.config.products.values() if p.heatmap.enabled]
+        needs += [max(b.detector.input_shape) for b in self.banks.values() if b.detector is not None]
+        return max(needs, default=None)
 
     def _start_camera(self, camera: CameraConfig) -> FrameSource:
         plugin = plugin_registry.load("sources", camera.source.type)

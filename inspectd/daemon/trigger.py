@@ -39,7 +39,7 @@ class TriggerLatch:
             self._reject(info, "no_frame", "triggered before the camera delivered a frame")
             return
         info = dataclasses.replace(info, frame_id=new_frame_id(), captured_at=latest.info.captured_at,
-                                   received_monotonic=time.monotonic())
+                                   received_monotonic=time.monotonic(), frame_size=latest.info.frame_size)
         self._submit(Frame(info, latest.image))
 
 

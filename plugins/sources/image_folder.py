@@ -29,14 +29,15 @@ def emit_file(path: Path, context: SourceContext) -> bool:
     """Decode one image file and emit it as a frame (part id: the file stem); a file that cannot be read
     or decoded is answered with an error result instead. True if a frame was emitted."""
     try:
-        image, decode_ms = timed_decode(path.read_bytes(), MAX_IMAGE_PIXELS)
+        decoded, decode_ms = timed_decode(path.read_bytes(), MAX_IMAGE_PIXELS, context.decode_min_side())
         captured_at = path.stat().st_mtime
     except (PayloadError, OSError) as error:
         reason = error.reason if isinstance(error, PayloadError) else "read_error"
         context.reject(FrameInfo(source=context.name, part_id=path.stem), reason, str(error))
         return False
-    info = FrameInfo(source=context.name, part_id=path.stem, captured_at=captured_at, decode_ms=decode_ms)
-    context.emit(Frame(info, image))
+    info = FrameInfo(source=context.name, part_id=path.stem, captured_at=captured_at, decode_ms=decode_ms,
+                     frame_size=decoded.frame_size)
+    context.emit(Frame(info, decoded.image))
     return True
 
 

@@ -38,8 +38,10 @@ class MqttImageSource:
             message = parse_json_message(payload) if self._settings.payload == "json" else ImageMessage(payload)
             info = dataclasses.replace(info, part_id=message.part_id, product=message.product or info.product,
                                        captured_at=message.timestamp)
-            image, decode_ms = timed_decode(message.image_bytes, self._settings.max_image_pixels)
+            decoded, decode_ms = timed_decode(message.image_bytes, self._settings.max_image_pixels,
+                                              self._context.decode_min_side())
         except PayloadError as error:
             self._context.reject(info, error.reason, str(error))
             return
-        self._context.emit(Frame(dataclasses.replace(info, decode_ms=decode_ms), image))
+        self._context.emit(Frame(dataclasses.replace(info, decode_ms=decode_ms, frame_size=decoded.frame_size),
+                                 decoded.image))
