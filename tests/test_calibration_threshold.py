@@ -1,5 +1,6 @@
 """Calibration from golden images alone, on real images: K=1 (augmented copies only) and K=8 give a
-finite threshold that passes most held-out goods; an operator override in config wins over the bank's."""
+finite threshold that passes most held-out goods, and keep what feedback needs to recompute it; an
+operator override in config wins over the bank's."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ def test_calibrated_threshold_passes_held_out_goods(data_root, shots, rotations)
     bank = fit_bank(small_images(data_root, "bottle", "train/good", shots), settings)
     assert math.isfinite(bank.threshold) and bank.threshold > 0
     assert bank.manifest["calibration"]["target_false_reject"] == settings.target_false_reject
-    assert len(bank.manifest["calibration"]["holdout_scores"]) == (shots if shots > 1 else rotations)
+    groups = shots if shots > 1 else rotations
+    assert len(bank.manifest["calibration"]["holdout_scores"]) == groups
+    # what feedback needs to recompute them: each group's held-out features and each memory row's group
+    assert bank.holdout_features.shape[0] == groups and sorted(set(bank.row_groups)) == list(range(groups))
     held_out = small_images(data_root, "bottle", "test/good", HELD_OUT_GOODS)
     rejected = sum(i.is_defective for i in Detector(bank).inspect(held_out))
     assert rejected <= MAX_FALSE_REJECTS, f"{rejected} of {HELD_OUT_GOODS} held-out goods rejected"

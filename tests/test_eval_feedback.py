@@ -19,7 +19,8 @@ def test_eval_reports_rates_after_simulated_feedback(data_root, tmp_path) -> Non
     assert [row["feedbacks"] for row in rows] == sorted(row["feedbacks"] for row in rows)
     before, after = rows[0], rows[-1]
     assert before["feedbacks"] == 0
-    # each correction is a good part the bank rejected: it can only raise the threshold, never the false rejects
-    assert after["threshold"] >= before["threshold"]
+    # each correction is a good part the bank rejected: its patches join the bank, so the goldens' hold-out
+    # scores (and the threshold recalibrated from them) can only fall, and so do the false rejects
+    assert after["threshold"] <= before["threshold"] * 1.001
     assert after["false_reject_rate"] <= before["false_reject_rate"]
     assert any("feedbacks asked" in block for block in printed)

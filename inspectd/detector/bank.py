@@ -2,6 +2,9 @@
 
 <banks>/<product>/v0007/ holds ``memory.npz`` (arrays, loaded with allow_pickle=False),
 ``manifest.json`` and ``SHA256SUMS`` (sha256 of both). Nothing is unpickled.
+Format 2 adds, beside the memory, the hold-out group of each memory row and the features each hold-out
+group scores, so that feedback can recalibrate without the golden images (docs/calibration.md).
+Format 1 banks (memory only) still load and score; feedback refuses them until they are refitted.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import numpy as np
 
 from inspectd.detector.settings import DetectorSettings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 MEMORY_FILE = "memory.npz"
 MANIFEST_FILE = "manifest.json"
 CHECKSUM_FILE = "SHA256SUMS"
@@ -37,6 +41,8 @@ class Bank:
     memory: np.ndarray  # [M, D] float32 coreset of (embedded) patch features
     manifest: dict
     version: str = field(default="")
+    row_groups: np.ndarray | None = None  # [M] int32 hold-out group of each row (None: format 1)
+    holdout_features: np.ndarray | None = None  # [G, h, w, D] float32 what each group scores (None: format 1)
 
     @property
     def threshold(self) -> float:
@@ -102,8 +108,12 @@ class BankStore:
 
 
 def _write_files(directory: Path, bank: Bank) -> None:
+    arrays = {"memory": np.ascontiguousarray(bank.memory, dtype=np.float32)}
+    if bank.holdout_features is not None:
+        arrays["row_groups"] = np.ascontiguousarray(bank.row_groups, dtype=np.int32)
+        arrays["holdout_features"] = np.ascontiguousarray(bank.holdout_features, dtype=np.float32)
     with open(directory / MEMORY_FILE, "wb") as handle:
-        np.savez(handle, memory=np.ascontiguousarray(bank.memory, dtype=np.float32))
+        np.savez(handle, **arrays)
     (directory / MANIFEST_FILE).write_text(json.dumps(bank.manifest, indent=2, sort_keys=True))
     sums = "".join(f"{_sha256(directory / name)}  {name}\n" for name in (MEMORY_FILE, MANIFEST_FILE))
     (directory / CHECKSUM_FILE).write_text(sums)
@@ -122,15 +132,14 @@ def load_bank(version_dir: Path) -> Bank:
         manifest = json.loads((version_dir / MANIFEST_FILE).read_text())
     except (ValueError, UnicodeDecodeError) as exc:
         raise BankError(f"{version_dir}: manifest is not valid JSON: {exc}") from exc
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_FORMATS:
         raise BankError(f"{version_dir}: bank format version {manifest.get('format_version')!r} is not "
-                        f"supported (this inspectd reads version {FORMAT_VERSION})")
-    memory = _read_memory(version_dir / MEMORY_FILE)
-    if list(memory.shape) != manifest.get("memory_shape"):
-        raise BankError(f"{version_dir}: memory shape {list(memory.shape)} differs from the manifest's "
-                        f"{manifest.get('memory_shape')}")
+                        f"supported (this inspectd reads versions {READABLE_FORMATS})")
+    arrays = _read_arrays(version_dir / MEMORY_FILE, manifest["format_version"])
+    _check_shapes(version_dir, arrays, manifest)
     _check_backbone(version_dir, manifest)
-    return Bank(memory=memory, manifest=manifest, version=version_dir.name)
+    return Bank(memory=arrays["memory"], manifest=manifest, version=version_dir.name,
+                row_groups=arrays.get("row_groups"), holdout_features=arrays.get("holdout_features"))
 
 
 def _verify_checksums(version_dir: Path) -> None:
@@ -151,15 +160,38 @@ def _verify_checksums(version_dir: Path) -> None:
             raise BankError(f"{version_dir}: checksum mismatch for {name} (truncated or altered file)")
 
 
-def _read_memory(path: Path) -> np.ndarray:
+ARRAYS = {  # name -> (dtype, ndim, first format that has it)
+    "memory": (np.float32, 2, 1), "row_groups": (np.int32, 1, 2), "holdout_features": (np.float32, 4, 2)}
+
+
+def _read_arrays(path: Path, format_version: int) -> dict[str, np.ndarray]:
+    names = [name for name, (_, _, since) in ARRAYS.items() if format_version >= since]
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            memory = arrays["memory"]
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in names}
     except (ValueError, OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise BankError(f"{path}: not a valid bank array file (npz without pickles): {exc}") from exc
-    if memory.dtype != np.float32 or memory.ndim != 2:
-        raise BankError(f"{path}: memory must be a 2-D float32 array, got {memory.dtype} {memory.shape}")
-    return memory
+        raise BankError(f"{path}: not a valid bank array file (npz without pickles, arrays {names}): {exc}") from exc
+    for name, array in arrays.items():
+        dtype, ndim, _ = ARRAYS[name]
+        if array.dtype != dtype or array.ndim != ndim:
+            raise BankError(f"{path}: {name} must be a {ndim}-D {np.dtype(dtype)} array, got {array.dtype} "
+                            f"{array.shape}")
+    return arrays
+
+
+def _check_shapes(version_dir: Path, arrays: dict[str, np.ndarray], manifest: dict) -> None:
+    memory, holdout = arrays["memory"], arrays.get("holdout_features")
+    problems = []
+    if list(memory.shape) != manifest.get("memory_shape"):
+        problems.append(f"memory shape {list(memory.shape)} differs from the manifest's {manifest.get('memory_shape')}")
+    if holdout is not None:
+        if list(holdout.shape) != manifest.get("holdout_shape") or holdout.shape[-1] != memory.shape[1]:
+            problems.append(f"hold-out features shape {list(holdout.shape)} differs from the manifest's "
+                            f"{manifest.get('holdout_shape')} or the memory's width {memory.shape[1]}")
+        if arrays["row_groups"].shape != (len(memory),):
+            problems.append(f"row_groups has {arrays['row_groups'].shape} entries for {len(memory)} memory rows")
+    if problems:
+        raise BankError(f"{version_dir}: " + "; ".join(problems))
 
 
 def _check_backbone(version_dir: Path, manifest: dict) -> None:

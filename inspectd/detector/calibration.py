@@ -6,11 +6,20 @@ copy scored against the bank without that copy's patches). When there is only on
 (one golden image, no augmentation), a copy shifted by half a feature stride is scored against the
 bank instead. The threshold is the (1 - target false-reject rate) quantile of those scores, which
 for fewer than 1/target scores is their maximum.
+
+The bank keeps the group of each memory row and the features each group holds out, so feedback can
+recompute the same scores against the grown bank (docs/calibration.md). Row group g is left out of
+held-out features g only; rows of a single-group fit (group -1) and rows a feedback frame added (ids
+past the last held-out feature) are seen by every hold-out score.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.search import patch_index
+from inspectd.detector.settings import DetectorSettings
 
 HALF_STRIDE_SHIFT = 4  # pixels at input size; the finest backbone stage has stride 8
 
@@ -20,6 +29,17 @@ def holdout_groups(n_goldens: int, copies_per_golden: int) -> np.ndarray:
     if n_goldens > 1:
         return np.repeat(np.arange(n_goldens), copies_per_golden)
     return np.arange(copies_per_golden)
+
+
+def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
+                               settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
+    """Score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
+    def score(g: int) -> float:
+        index = patch_index(memory[row_groups != g], settings.search)
+        maps = anomaly_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma())
+        return float(image_scores(maps, settings.score_top_k)[0])
+
+    return np.array([score(g) for g in range(len(holdout_features))])
 
 
 def threshold_from_scores(holdout_scores: np.ndarray, target_false_reject: float) -> float:

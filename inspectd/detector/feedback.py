@@ -1,12 +1,12 @@
 """Operator feedback on a frame: a good frame joins the product's bank as a new bank version.
 
-A frame marked good (a false reject) is featurized with the bank's own augmentation set; the frame is
-scored against the current bank (a held-out score of a real good part, as each golden image is scored
-in calibration), and the patches of its copies that the bank covers worst (one golden image's share of
-the memory) join it. The memory stays bounded: when it
-outgrows ``MEMORY_GROWTH`` times its size at fit time, the union is reduced by greedy k-center again.
-The threshold is recalibrated from the fit's hold-out scores plus every feedback frame's scores.
-A frame marked defective never enters the bank: it is kept beside the banks for reports.
+A frame marked good (a false reject) is featurized with the bank's own augmentation set, and the patches
+of its copies that the bank covers worst (one golden image's share of the memory) join it. The memory
+stays bounded: when it outgrows ``MEMORY_GROWTH`` times its size at fit time, the union is reduced by
+greedy k-center again. The threshold is recalibrated by scoring the goldens' hold-out features again,
+each against the grown bank without its own group's rows. The frame's own score is not a hold-out score:
+it was picked for scoring above the threshold, and raising the threshold to it lets defects through
+(docs/calibration.md). A frame marked defective never enters the bank: it is kept for reports.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from inspectd.detector.bank import Bank, BankStore, load_bank, validate_product
-from inspectd.detector.calibration import threshold_from_scores
+from inspectd.detector.bank import Bank, BankError, BankStore, load_bank, validate_product
+from inspectd.detector.calibration import leave_one_group_out_scores, threshold_from_scores
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import image_featurizer
@@ -67,26 +67,36 @@ def add_good_frame(bank: Bank, image: np.ndarray) -> tuple[Bank, float]:
 def add_good_copies(bank: Bank, detector: Detector, copies: np.ndarray, frame_sha256: str) -> tuple[Bank, float]:
     """The bank with a good frame's embedded copies [n, h, w, D] (the frame itself first) added, and the
     frame's score against ``bank`` (``detector`` serves ``bank``)."""
-    frame_scores, _ = detector.score_maps(copies[:1], {})
+    if bank.holdout_features is None:
+        raise BankError(f"bank {bank.version or '(in memory)'} has no stored hold-out features (bank format 1): "
+                        "feedback cannot recalibrate its threshold; refit the product (inspectd refit) first")
+    frame_score = float(detector.score_maps(copies[:1], {})[0][0])
     manifest = json.loads(json.dumps(bank.manifest))  # deep copy, JSON types only
     feedback = manifest.setdefault("feedback", {"fit_coreset": len(bank.memory), "frames": []})
     frame_rows = copies.reshape(-1, copies.shape[-1])
     share = min(len(frame_rows), max(1, feedback["fit_coreset"] // manifest["counts"]["images"]))
     missed = np.argsort(-detector.index.patch_scores(copies).ravel(), kind="stable")[:share]
     memory = np.concatenate([bank.memory, frame_rows[missed]])  # the patches the bank covers worst
+    frame_group = len(bank.holdout_features) + len(feedback["frames"])  # never held out
+    row_groups = np.concatenate([bank.row_groups, np.full(share, frame_group, np.int32)])
     seed = bank.settings.seed + len(feedback["frames"]) + 1
     limit = MEMORY_GROWTH * feedback["fit_coreset"]
     if len(memory) > limit:
-        memory = memory[greedy_coreset(memory, limit, seed)]
-    frame_score = float(frame_scores[0])  # a held-out good score: the frame against the bank without it
+        kept = greedy_coreset(memory, limit, seed)
+        memory, row_groups = memory[kept], row_groups[kept]
+    memory = np.ascontiguousarray(memory, dtype=np.float32)
+    holdout_scores = leave_one_group_out_scores(memory, row_groups, bank.holdout_features, bank.settings,
+                                                detector.input_shape)
     feedback["frames"].append({"sha256": frame_sha256, "from_version": bank.version, "score": round(frame_score, 6),
                                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     feedback["max_memory"] = limit
-    null_scores = manifest["calibration"]["holdout_scores"] + [frame["score"] for frame in feedback["frames"]]
-    manifest["threshold"] = threshold_from_scores(np.array(null_scores), bank.settings.target_false_reject)
+    manifest["calibration"] = {**manifest["calibration"], "holdout_scores": [round(float(x), 6) for x in holdout_scores],
+                               "against": f"bank after {len(feedback['frames'])} feedback frame(s)"}
+    manifest["threshold"] = threshold_from_scores(holdout_scores, bank.settings.target_false_reject)
     manifest["memory_shape"] = list(memory.shape)
     manifest["counts"] = {**manifest["counts"], "coreset": len(memory), "feedback_frames": len(feedback["frames"])}
-    return Bank(memory=np.ascontiguousarray(memory, dtype=np.float32), manifest=manifest), frame_score
+    return Bank(memory=memory, manifest=manifest, row_groups=row_groups,
+                holdout_features=bank.holdout_features), frame_score
 
 
 def submit_feedback(banks_dir: Path, product: str, image: np.ndarray, label: Label,

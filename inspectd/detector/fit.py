@@ -13,12 +13,11 @@ import inspectd
 from inspectd.detector.augment import augmented_copies
 from inspectd.detector.backbone import FeatureBackbone, get_backbone
 from inspectd.detector.bank import FORMAT_VERSION, Bank
-from inspectd.detector.calibration import HALF_STRIDE_SHIFT, holdout_groups, threshold_from_scores
+from inspectd.detector.calibration import (HALF_STRIDE_SHIFT, holdout_groups, leave_one_group_out_scores,
+                                           threshold_from_scores)
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
-from inspectd.detector.scoring import anomaly_maps, image_scores
-from inspectd.detector.search import patch_index
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
@@ -28,6 +27,8 @@ Featurize = Callable[[int, AugmentationSet], np.ndarray]
 @dataclass(frozen=True)
 class MemoryFit:
     memory: np.ndarray
+    row_groups: np.ndarray  # hold-out group of each memory row (-1: a single-group fit)
+    holdout_features: np.ndarray  # what each hold-out group scores [G, h, w, D]
     threshold: float
     calibration: dict
     copies: int
@@ -71,7 +72,13 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         rows = patches[groups == group].reshape(-1, patches.shape[-1])
         memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
     memory = np.concatenate(memory_parts)
-    holdout_scores = _holdout_scores(featurize, copies, groups, memory_parts, settings, shape)
+    if len(group_ids) == 1:  # one golden, no augmentation: copies shifted by half a stride against all rows
+        row_groups = np.full(len(memory), -1, np.int32)
+        holdout_features = featurize(0, AugmentationSet(rotations=(), shifts=(HALF_STRIDE_SHIFT,)))[1:]
+    else:  # each golden's original (K >= 2), or each copy (K = 1), against the other groups' rows
+        row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
+        holdout_features = copies[np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])]
+    holdout_scores = leave_one_group_out_scores(memory, row_groups, holdout_features, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
         "groups": "golden images" if n_goldens > 1 else "augmented copies",
@@ -79,34 +86,17 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         "target_false_reject": settings.target_false_reject,
     }
     threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
-    return MemoryFit(memory, threshold, calibration, len(copies), len(patches) * patches.shape[1], shape)
+    return MemoryFit(memory, row_groups, np.ascontiguousarray(holdout_features, dtype=np.float32), threshold,
+                     calibration, len(copies), len(patches) * patches.shape[1], shape)
 
 
 def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int) -> Bank:
     """A bank straight from a memory fit, with the manifest fields that scoring and feedback read (eval
     and benchmarks score it in memory; ``fit_bank`` writes the full manifest for a stored bank)."""
-    return Bank(memory=fitted.memory, manifest={
-        "settings": settings.to_dict(), "input_shape": list(fitted.input_shape), "threshold": fitted.threshold,
-        "calibration": fitted.calibration, "counts": {"images": golden_count}})
-
-
-def _holdout_scores(featurize: Featurize, copies: np.ndarray, groups: np.ndarray,
-                    memory_parts: list[np.ndarray], settings: DetectorSettings,
-                    shape: tuple[int, int]) -> np.ndarray:
-    def score(features: np.ndarray, memory: np.ndarray) -> np.ndarray:
-        maps = anomaly_maps(patch_index(memory, settings.search).patch_scores(features), shape,
-                            settings.map_sigma())
-        return image_scores(maps, settings.score_top_k)
-
-    if len(memory_parts) == 1:
-        shifted = featurize(0, AugmentationSet(rotations=(), shifts=(HALF_STRIDE_SHIFT,)))[1:]
-        return score(shifted, memory_parts[0])
-    # Several goldens: each golden's original (the first of its copies) against the others' patches.
-    first_copies = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    return np.concatenate([
-        score(copies[first_copies[i]:first_copies[i] + 1], np.concatenate(memory_parts[:i] + memory_parts[i + 1:]))
-        for i in range(len(memory_parts))
-    ])
+    return Bank(memory=fitted.memory, row_groups=fitted.row_groups, holdout_features=fitted.holdout_features,
+                manifest={"settings": settings.to_dict(), "input_shape": list(fitted.input_shape),
+                          "threshold": fitted.threshold, "calibration": fitted.calibration,
+                          "counts": {"images": golden_count}})
 
 
 def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
@@ -120,7 +110,8 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
     fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings,
                         golden_input_shape(golden_images, settings))
     manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
-    return Bank(memory=fitted.memory, manifest=manifest)
+    return Bank(memory=fitted.memory, manifest=manifest, row_groups=fitted.row_groups,
+                holdout_features=fitted.holdout_features)
 
 
 def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted: MemoryFit,
@@ -135,6 +126,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
         "settings": settings.to_dict(),
         "input_shape": list(fitted.input_shape),
         "memory_shape": list(fitted.memory.shape),
+        "holdout_shape": list(fitted.holdout_features.shape),
         "counts": {"images": len(golden_images), "augmented_copies": fitted.copies - len(golden_images),
                    "patches": fitted.patches, "coreset": len(fitted.memory)},
         "threshold": fitted.threshold,

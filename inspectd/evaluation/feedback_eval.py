@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import draw_shots, load_category
+from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
 from inspectd.images import read_rgb
@@ -35,31 +36,59 @@ class FeedbackRow:
     threshold: float
 
 
-def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: DetectorSettings) -> list[FeedbackRow]:
+# recalibrate(bank before, bank after add_good_copies, the frame's copies) -> threshold; benchmarks compare
+# rules with it (benchmarks/feedback_rules.py), the product rule is add_good_copies' own
+Recalibrate = Callable[[Bank, Bank, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class FeedbackRun:
+    """One category's cached features, ready to simulate feedback from any fitted bank."""
+    category: Category
+    cache: FeatureCache
+    test_features: np.ndarray
+    settings: DetectorSettings
+
+
+def prepare_run(data_dir: Path, settings: DetectorSettings) -> FeedbackRun:
     category = load_category(data_dir)
     cache = FeatureCache(settings, read_rgb(category.train_files[0]))
-    test_features = embed(cache.test(category.test_images)[0], settings.embedder)
-    rows = []
-    for seed in seeds:
-        seeded = replace(settings, seed=seed)
-        drawn = draw_shots(len(category.train_files), shots, seed)
-        goldens = [category.train_files[i] for i in drawn]
-        pool = [path for i, path in enumerate(category.train_files) if i not in drawn]
-        fitted = fit_memory(lambda i, a: embed(cache.golden(goldens[i], a)[0], settings.embedder), shots, seeded,
-                            cache.shape)
-        bank = scoring_bank(fitted, seeded, shots)
-        given = 0
-        for step in FEEDBACK_STEPS:
-            while given < step and (false_reject := _first_false_reject(bank, pool, cache, settings)) is not None:
-                copies = embed(cache.golden(false_reject, settings.augmentations)[0], settings.embedder)
-                bank, _ = add_good_copies(bank, Detector(bank), copies, str(false_reject))
-                pool.remove(false_reject)
-                given += 1
-            scores, _ = Detector(bank).score_maps(test_features, {})
-            rows.append(FeedbackRow(category.name, shots, seed, given,
-                                    false_reject_rate(scores, category.test_labels, bank.threshold),
-                                    escape_rate(scores, category.test_labels, bank.threshold), bank.threshold))
+    return FeedbackRun(category, cache, embed(cache.test(category.test_images)[0], settings.embedder), settings)
+
+
+def fit_seed(run: FeedbackRun, shots: int, seed: int) -> tuple[Bank, list[Path]]:
+    """The bank fitted on the seed's drawn goldens, and the pool: the train/good images not drawn."""
+    seeded = replace(run.settings, seed=seed)
+    drawn = draw_shots(len(run.category.train_files), shots, seed)
+    goldens = [run.category.train_files[i] for i in drawn]
+    fitted = fit_memory(lambda i, a: embed(run.cache.golden(goldens[i], a)[0], seeded.embedder), shots, seeded,
+                        run.cache.shape)
+    return scoring_bank(fitted, seeded, shots), [p for i, p in enumerate(run.category.train_files) if i not in drawn]
+
+
+def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int, seed: int,
+                      recalibrate: Recalibrate | None = None) -> list[FeedbackRow]:
+    """Rates after 0, 1, 2, 4 corrections: each time the first pool image the bank rejects is fed back."""
+    pool, given, rows = list(pool), 0, []
+    for step in FEEDBACK_STEPS:
+        while given < step and (false_reject := _first_false_reject(bank, pool, run.cache, run.settings)) is not None:
+            copies = embed(run.cache.golden(false_reject, run.settings.augmentations)[0], run.settings.embedder)
+            grown, _ = add_good_copies(bank, Detector(bank), copies, str(false_reject))
+            if recalibrate is not None:
+                grown.manifest["threshold"] = recalibrate(bank, grown, copies)
+            bank = grown
+            pool.remove(false_reject)
+            given += 1
+        scores, _ = Detector(bank).score_maps(run.test_features, {})
+        labels = run.category.test_labels
+        rows.append(FeedbackRow(run.category.name, shots, seed, given, false_reject_rate(scores, labels, bank.threshold),
+                                escape_rate(scores, labels, bank.threshold), bank.threshold))
     return rows
+
+
+def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: DetectorSettings) -> list[FeedbackRow]:
+    run = prepare_run(data_dir, settings)
+    return [row for seed in seeds for row in simulate_feedback(run, *fit_seed(run, shots, seed), shots, seed)]
 
 
 def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, settings: DetectorSettings) -> Path | None:

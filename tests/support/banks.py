@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -21,7 +22,7 @@ def fit_tiny_bank(golden_image: np.ndarray) -> Bank:
 
 def write_bank(banks_dir: Path, product: str, bank: Bank) -> Path:
     """Write ``bank`` as the product's next version (the way ``inspectd refit`` does)."""
-    return BankStore(banks_dir).write(product, Bank(memory=bank.memory, manifest=dict(bank.manifest)))
+    return BankStore(banks_dir).write(product, dataclasses.replace(bank, manifest=dict(bank.manifest)))
 
 
 class PickleBomb:
@@ -53,10 +54,10 @@ def _edit_manifest(version_dir: Path, **changes: object) -> None:
     for key, value in changes.items():
         manifest[key] = value
     manifest_path.write_text(json.dumps(manifest))
-    _resign(version_dir)
+    resign_checksums(version_dir)
 
 
-def _resign(version_dir: Path) -> None:
+def resign_checksums(version_dir: Path) -> None:
     sums = "".join(f"{hashlib.sha256((version_dir / n).read_bytes()).hexdigest()}  {n}\n"
                    for n in ("memory.npz", "manifest.json"))
     (version_dir / "SHA256SUMS").write_text(sums)
@@ -79,13 +80,13 @@ def _pickled_memory(version_dir: Path, marker: Path) -> None:
     """memory.npz replaced by an .npz whose array is an object array holding a pickle bomb."""
     with open(version_dir / "memory.npz", "wb") as handle:
         np.savez(handle, memory=np.array([PickleBomb(marker)], dtype=object))
-    _resign(version_dir)
+    resign_checksums(version_dir)
 
 
 def _raw_pickle(version_dir: Path, marker: Path) -> None:
     """memory.npz is a plain pickle file (what torch.save/pickle.dump would write)."""
     (version_dir / "memory.npz").write_bytes(pickle.dumps(PickleBomb(marker)))
-    _resign(version_dir)
+    resign_checksums(version_dir)
 
 
 BANK_DAMAGE = {
