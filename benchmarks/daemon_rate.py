@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=4)
     parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--max-batch", type=int, default=8, help="the product's max_batch")
+    parser.add_argument("--heatmap-size", type=int, default=512, help="the product's heatmap max_size")
     args = parser.parse_args()
     goldens = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
                for path in sorted((BOTTLE / "train" / "good").glob("*.jpg"))[:args.shots]]
@@ -47,12 +48,13 @@ def main() -> None:
         broker_process, broker = start_mosquitto(Path(workdir))
         try:
             report = measure_throughput(broker, Path(workdir) / "banks", frames, args.frames,
-                                        product={"max_batch": args.max_batch})
+                                        product={"max_batch": args.max_batch,
+                                                 "heatmap": {"max_size": args.heatmap_size}})
         finally:
             stop_process(broker_process)
     print(json.dumps({"size": args.size, "rotations": args.rotations, "shots": args.shots,
                       "max_batch": args.max_batch,
-                      "torch_threads": torch.get_num_threads(), **report}, indent=2))
+                      "heatmap_size": args.heatmap_size, "torch_threads": torch.get_num_threads(), **report}, indent=2))
 
 
 if __name__ == "__main__":
