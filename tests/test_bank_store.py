@@ -49,6 +49,13 @@ def test_round_trip_is_bit_exact_and_versions_increase(tmp_path, bank) -> None:
     assert not [p for p in (tmp_path / "bottle-A.1").iterdir() if p.name.startswith(".staging")]
 
 
+def test_format_2_bank_without_holdout_arrays_is_not_written(tmp_path, bank) -> None:
+    stripped = Bank(memory=bank.memory, manifest=bank.manifest)  # as a bank built by hand would be
+    with pytest.raises(BankError, match="no hold-out arrays"):
+        BankStore(tmp_path).write("bottle", stripped)
+    assert BankStore(tmp_path).latest("bottle") is None
+
+
 @pytest.mark.parametrize("name", ["../etc", "a/b", "", ".hidden", "x" * 65, "bad name"])
 def test_invalid_product_names_refused(tmp_path, name: str) -> None:
     with pytest.raises(BankError, match="invalid product name"):

@@ -84,7 +84,11 @@ class BankStore:
         return versions[-1] if versions else None
 
     def write(self, product: str, bank: Bank) -> Path:
-        """Write ``bank`` as the product's next version; returns its directory."""
+        """Write ``bank`` as the product's next version; returns its directory. A bank whose manifest
+        declares format 2 must carry the hold-out arrays: written without them it could not be loaded."""
+        if bank.manifest.get("format_version", 1) >= 2 and (bank.row_groups is None or bank.holdout_features is None):
+            raise BankError(f"bank for {product!r} declares format {bank.manifest['format_version']} but has no "
+                            "hold-out arrays (row_groups, holdout_features); fit it with fit_bank")
         directory = self.product_dir(product)
         directory.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
