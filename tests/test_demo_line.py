@@ -20,6 +20,11 @@ def test_demo_fits_its_bank_and_answers_every_part(tmp_path: Path) -> None:
     results = [json.loads(p.read_text()) for p in (workdir / "results" / "demo-line").glob("*/*.json")]
     assert sorted(r["part_id"] for r in results) == parts
     assert {r["verdict"] for r in results} <= {"pass", "fail"}
+    # The demo's images and bank are deterministic; measured 1 of 16 goods rejected and 6 of 8 defects
+    # caught with 8 golden images (4 goldens: 4 goods rejected). The floors leave one part of slack each.
+    failed = {r["part_id"] for r in results if r["verdict"] == "fail"}
+    assert len([p for p in parts if p.endswith("_good") and p in failed]) <= 2
+    assert len([p for p in parts if not p.endswith("_good") and p in failed]) >= 5
     assert all(r["bank_version"] == "v0001" for r in results)
     overlays = list((workdir / "results" / "demo-line").glob("*/*.jpg"))
     assert len(overlays) == len(parts)

@@ -109,7 +109,7 @@ def generate_line(seed: int, golden: int, good: int, defective: int, size: int =
     return {"golden": golden_images, "stream": stream}
 
 
-def write_line(directory: Path, seed: int = 7, golden: int = 4, good: int = 16, defective: int = 8) -> dict[str, Path]:
+def write_line(directory: Path, seed: int = 7, golden: int = 8, good: int = 16, defective: int = 8) -> dict[str, Path]:
     """Write the demo line's images as PNG under directory/golden and directory/stream."""
     folders = {}
     for group, images in generate_line(seed, golden, good, defective).items():
