@@ -4,8 +4,9 @@ The bank is small (thousands of rows), so one matrix product against all of it i
 bfloat16 that product runs at the CPU's bf16 rate but its distances are only good to ~3 digits, so
 it only picks ``SHORTLIST`` candidates per patch; their distances are then recomputed in float32
 from the original vectors. The candidates are taken by repeated row ``argmin`` (numpy's is vectorised;
-torch's ``topk`` on CPU cost as much as the product itself), each found one masked before the next. Bank and queries are centred on the bank mean first (distances do not
-change), which keeps the bf16 products small and their rounding below the gaps between neighbours.
+torch's ``topk`` on CPU cost as much as the product itself), each found one masked before the next.
+Bank and queries are centred on the bank mean first (distances do not change), which keeps the bf16
+products small and their rounding below the gaps between neighbours.
 The result equals exact search unless the true nearest vector is not among the candidates; on real
 features the largest patch-score difference measured was 0.15 % (docs/performance.md).
 """
