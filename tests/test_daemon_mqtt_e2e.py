@@ -90,3 +90,24 @@ def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_
     assert value("inspectd_source_up", source="bottle-station") == 1
     assert value("inspectd_anomaly_score_count", product="bottle") == 4
     assert value("inspectd_stage_latency_seconds_count", stage="backbone") == 7
+
+
+def test_heatmaps_only_for_failed_parts_when_asked(mqtt_broker, banks_dir, data_root):
+    inputs = [{"name": "bottle-station", "topic": "plant/line3/bottle/image", "product": "bottle", "payload": "json"}]
+    products = {"bottle": {"banks_dir": str(banks_dir), "heatmap": {"only_failures": True}}}
+    config = daemon_config(banks_dir, mqtt_broker, prefix="nok", mqtt_inputs=inputs, products=products)
+    bottles = small_images(data_root, "bottle", "test/good", 3) + small_images(data_root, "bottle", "test/broken_large", 3)
+    listener = MqttListener(mqtt_broker, "nok/#")
+    try:
+        with running_daemon(config):
+            for i, image in enumerate(bottles):
+                listener.publish("plant/line3/bottle/image", json_frame(image, part_id=f"b{i}"))
+            results = [json.loads(p) for p in listener.wait_for("nok/bottle-station/result", len(bottles))]
+            failed = [r for r in results if r["verdict"] == "fail"]
+            heatmaps = listener.wait_for("nok/bottle-station/heatmap", len(failed)) if failed else []
+    finally:
+        listener.close()
+    passed = [r for r in results if r["verdict"] == "pass"]
+    assert failed and passed, [r["verdict"] for r in results]  # both kinds, or the test shows nothing
+    assert all("heatmap" in r for r in failed) and not any("heatmap" in r for r in passed)
+    assert len(heatmaps) == len(failed)  # every result was in before this list was taken: no pass sent one

@@ -16,6 +16,8 @@ class HeatmapConfig:
     format: Literal["jpeg", "png"] = setting("jpeg")
     max_size: int = setting(512, minimum=32, maximum=8192, doc="longer side of the overlay, pixels")
     jpeg_quality: int = setting(85, minimum=10, maximum=100)
+    only_failures: bool = setting(False, doc="render the overlay only for failed parts: passes carry no heatmap, "
+                                  "saving ~1.3 ms per passing frame and the bandwidth")
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class ResultDispatcher:
         heatmap_settings = self._products[product].heatmap
         latency = {"decode": info.decode_ms, "queue": item.queue_ms, **inspection.timings_ms}
         heatmap = None
-        if heatmap_settings.enabled:
+        if heatmap_settings.enabled and (inspection.is_defective or not heatmap_settings.only_failures):
             started = time.perf_counter()
             heatmap = render_overlay(item.frame.image, inspection.anomaly_map, inspection.threshold, boxes, heatmap_settings)
             latency["render"] = (time.perf_counter() - started) * 1000.0
