@@ -6,7 +6,6 @@ construction: received = processed + dropped + failed (+ frames still in flight)
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 import time
@@ -17,6 +16,7 @@ from inspectd.daemon.interfaces import ResultSink
 from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.daemon.result import DefectBox, Result, error_result
 from inspectd.daemon.workers import Inspected, NotInspected, Outcome
+from inspectd.detector.scoring import scaled_box
 
 _STOP = object()
 
@@ -135,8 +135,5 @@ def in_frame_pixels(box: DefectBox, image_size: tuple[int, int], frame_size: tup
     been decoded at reduced size); widened outwards to whole pixels, clipped to the frame."""
     if image_size == frame_size:
         return box
-    scale_x, scale_y = (frame / image for frame, image in zip(frame_size, image_size))
-    left, top = int(box.x * scale_x), int(box.y * scale_y)
-    right = min(frame_size[0], math.ceil((box.x + box.width) * scale_x))
-    bottom = min(frame_size[1], math.ceil((box.y + box.height) * scale_y))
-    return DefectBox(left, top, max(1, right - left), max(1, bottom - top), box.peak_score)
+    scale = (frame_size[0] / image_size[0], frame_size[1] / image_size[1])
+    return DefectBox(*scaled_box(box.x, box.y, box.width, box.height, scale, frame_size), box.peak_score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -60,16 +61,25 @@ def defect_regions(anomaly_map: np.ndarray, threshold: float,
     scaling the boxes costs a fraction of upsampling the map to a megapixel frame first."""
     above = (anomaly_map > threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
-    scale_y, scale_x = (1.0, 1.0) if frame_shape is None else (
-        frame_shape[0] / anomaly_map.shape[0], frame_shape[1] / anomaly_map.shape[1])
+    scale = (1.0, 1.0) if frame_shape is None else (
+        frame_shape[1] / anomaly_map.shape[1], frame_shape[0] / anomaly_map.shape[0])
     regions = []
     for label in range(1, count):
         x, y, width, height, _ = stats[label]
         peak = float(anomaly_map[labels == label].max())
-        left, top = int(x * scale_x), int(y * scale_y)
-        regions.append(Region(left, top, max(1, int(np.ceil((x + width) * scale_x)) - left),
-                              max(1, int(np.ceil((y + height) * scale_y)) - top), peak))
+        regions.append(Region(*scaled_box(x, y, width, height, scale), peak))
     return sorted(regions, key=lambda region: -region.peak_score)
+
+
+def scaled_box(x: int, y: int, width: int, height: int, scale: tuple[float, float],
+               limit: tuple[int, int] | None = None) -> tuple[int, int, int, int]:
+    """A pixel box scaled by ``scale`` (x, y), widened outwards to whole pixels and at least 1 x 1; its
+    right and bottom edges clipped to ``limit`` (width, height) when given."""
+    left, top = int(x * scale[0]), int(y * scale[1])
+    right, bottom = math.ceil((x + width) * scale[0]), math.ceil((y + height) * scale[1])
+    if limit is not None:
+        right, bottom = min(limit[0], right), min(limit[1], bottom)
+    return left, top, max(1, right - left), max(1, bottom - top)
 
 
 def calibrated_score(score: float, threshold: float) -> float:
