@@ -18,12 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank  # noqa: E402
+from inspectd.images import image_files, read_rgb  # noqa: E402
 from support.broker import start_mosquitto, stop_process  # noqa: E402
 from support.throughput import measure_throughput  # noqa: E402
 
@@ -39,8 +39,7 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=8, help="the product's max_batch")
     parser.add_argument("--heatmap-size", type=int, default=512, help="the product's heatmap max_size")
     args = parser.parse_args()
-    goldens = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-               for path in sorted((BOTTLE / "train" / "good").glob("*.jpg"))[:args.shots]]
+    goldens = [read_rgb(path) for path in image_files(BOTTLE / "train" / "good")[:args.shots]]
     frames = [path.read_bytes() for path in sorted((BOTTLE / "test").glob("*/*.jpg"))]
     settings = DetectorSettings(input_size=args.size, augmentations=AugmentationSet(rotations=args.rotations))
     with tempfile.TemporaryDirectory() as workdir:

@@ -11,9 +11,8 @@ import json
 import os
 from pathlib import Path
 
-import cv2
-
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank
+from inspectd.images import image_files, read_rgb
 
 from support.throughput import measure_throughput
 
@@ -28,8 +27,7 @@ def _full_size_jpegs(data_root: Path, count: int) -> list[bytes]:
 
 def test_sustained_throughput_and_stage_breakdown(mqtt_broker, tmp_path, data_root):
     banks = tmp_path / "banks"
-    goldens = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
-               for f in sorted((data_root / "mvtec_ad" / "bottle" / "train" / "good").glob("*.jpg"))[:2]]
+    goldens = [read_rgb(f) for f in image_files(data_root / "mvtec_ad" / "bottle" / "train" / "good")[:2]]
     BankStore(banks).write("bottle", fit_bank(goldens, BENCH_SETTINGS))
     report = measure_throughput(mqtt_broker, banks, _full_size_jpegs(data_root, 8), FRAMES)
     print("\nthroughput:", json.dumps(report, indent=2))

@@ -10,6 +10,7 @@ import numpy as np
 
 from inspectd.images import image_files, read_rgb
 
+
 @dataclass
 class Category:
     name: str
