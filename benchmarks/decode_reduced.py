@@ -25,6 +25,7 @@ from inspectd.daemon.decode import DecodedImage, decode_image
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.features import input_shape, resize_to
 from inspectd.evaluation.metrics import auroc
+from inspectd.images import read_rgb
 
 BOTTLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "mvtec_ad" / "bottle"
 SIZES = ((900, 900), (2448, 2048), (4000, 3000))  # (width, height)
@@ -37,10 +38,6 @@ def camera_jpeg(image_rgb: np.ndarray, size: tuple[int, int]) -> bytes:
     """The image upscaled to ``size`` (width, height), as a camera's JPEG."""
     frame = cv2.resize(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), size, interpolation=cv2.INTER_CUBIC)
     return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
 def decode_and_resize_ms(jpeg: bytes, min_side: int | None) -> tuple[float, float, DecodedImage]:

@@ -14,6 +14,7 @@ from inspectd.config import ConfigError, parse_config
 from inspectd.daemon.decode import PayloadError, decode_image, jpeg_reduction
 from inspectd.daemon.dispatch import in_frame_pixels
 from inspectd.daemon.result import DefectBox
+from inspectd.images import read_rgb
 from support.images import encode, json_part
 from support.inprocess import MqttListener, daemon_config, fit_product_bank, running_daemon
 
@@ -24,7 +25,7 @@ NEED = 512  # the daemon's default: heatmap max_size 512 is the largest side any
 def bottle(data_root, folder: str = "test/broken_large", side: int | None = None) -> np.ndarray:
     """A real 512 px MVTec bottle, RGB, upscaled (cubic) to ``side`` when given: a large camera frame."""
     path = sorted((data_root / "mvtec_ad" / "bottle" / folder).glob("*.*"))[0]
-    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    image = read_rgb(path)
     return image if side is None else cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
 
 

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from inspectd.config import parse_config
 from inspectd.daemon.service import Daemon
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank
+from inspectd.images import read_rgb
 from support.images import encode
 
 IMAGE_SIZE = 128
@@ -32,7 +33,7 @@ def small_images(data_root: Path, category: str, folder: str, count: int, offset
     """``count`` real RGB images from ``mvtec_ad/<category>/<folder>``, resized to IMAGE_SIZE."""
     files = sorted((data_root / "mvtec_ad" / category / folder).glob("*.*"))[offset : offset + count]
     assert len(files) == count, f"not enough images in {category}/{folder}"
-    return [cv2.resize(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), (IMAGE_SIZE, IMAGE_SIZE)) for f in files]
+    return [cv2.resize(read_rgb(f), (IMAGE_SIZE, IMAGE_SIZE)) for f in files]
 
 
 def json_frame(image_rgb: np.ndarray, part_id: str, product: str | None = None) -> bytes:
