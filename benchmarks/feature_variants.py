@@ -1,4 +1,4 @@
-"""Seed-0 accuracy of feature and distance variants of the default detector (docs/results.md, ablation).
+"""Accuracy of feature, augmentation and distance variants of the default detector (docs/results.md, ablation).
 
     OMP_NUM_THREADS=1 python benchmarks/feature_variants.py --variant s4m \
         --categories kolektorsdd/commutator,mvtec_ad/screw,visa/fryum [--whiten 0.5] [--set coreset=0.25]
@@ -12,12 +12,14 @@ and the stride-16 stage resampled to the stride-8 grid, as in inspectd/detector/
 ``--whiten A``: every patch vector is mapped through ``(x - mean) C^-1/2`` with ``C`` the covariance of
 the golden copies' patches shrunk towards a multiple of the identity by ``A`` (a Mahalanobis-like
 nearest-neighbour distance); ``--whiten -1`` only scales each channel to unit variance.
-Prints one JSON line per category and shot count (1 and 4): image and pixel AUROC.
+Prints one JSON line per category, shot count and seed (default: 1 and 4 shots, seed 0): image and
+pixel AUROC.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +32,7 @@ from torch.nn import functional
 import inspectd_plugins.backbones.efficientnet_lite0 as lite0
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.evaluation.command import settings_from_options
+from inspectd.evaluation.command import parse_ints, settings_from_options
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.harness import _pixel_auroc
@@ -74,18 +76,21 @@ def whitening(patches: np.ndarray, shrink: float) -> Callable[[np.ndarray], np.n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5"))
-    parser.add_argument("--categories", required=True, help="comma-separated, under ../shared/data")
+    parser.add_argument("--categories", required=True, help="comma-separated, under --data")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding the categories")
     parser.add_argument("--whiten", type=float, default=None)
+    parser.add_argument("--shots", default="1,4", help="comma-separated golden counts")
+    parser.add_argument("--seeds", default="0", help="comma-separated draws (METHOD.md section 6)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE detector setting")
     args = parser.parse_args()
     lite0.EfficientNetLite0.extract = variant_extract(args.variant)  # before the backbone is built
-    settings = replace(settings_from_options(args.overrides), seed=0)
+    settings = settings_from_options(args.overrides)
     for name in args.categories.split(","):
-        category = load_category(DATA / name)
+        category = load_category(args.data / name)
         cache = FeatureCache(settings, read_rgb(category.train_files[0]))
         test, _ = cache.test(category.test_images)
-        for shots in (1, 4):
-            goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shots, 0)]
+        for shots, seed in itertools.product(parse_ints(args.shots), parse_ints(args.seeds)):
+            goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shots, seed)]
             transform = lambda features: features  # noqa: E731
             if args.whiten is not None:
                 copies = np.concatenate([cache.golden(path, settings.augmentations)[0] for path in goldens])
@@ -93,10 +98,10 @@ def main() -> None:
                 sample = rows[np.random.default_rng(0).choice(len(rows), min(len(rows), 50_000), replace=False)]
                 transform = whitening(sample.astype(np.float64), args.whiten)
             fitted = fit_memory(lambda i, augmentations: transform(cache.golden(goldens[i], augmentations)[0]),
-                                shots, settings, cache.shape)
+                                shots, replace(settings, seed=seed), cache.shape)
             scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(transform(test), {})
             print(json.dumps({"variant": args.variant, "whiten": args.whiten, "set": args.overrides,
-                              "category": name, "shots": shots,
+                              "category": name, "shots": shots, "seed": seed,
                               "image_auroc": round(auroc(scores, category.test_labels), 4),
                               "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
 
