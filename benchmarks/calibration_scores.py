@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.settings import DetectorSettings, AugmentationSet
+from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 from inspectd.evaluation.dataset import load_category, draw_shots
 from inspectd.images import read_rgb
 from inspectd.evaluation.features_cache import FeatureCache
@@ -21,7 +21,6 @@ cats = sys.argv[1].split(",")
 shots = [int(s) for s in sys.argv[2].split(",")]
 OUT = Path(sys.argv[3])
 settings = DetectorSettings()
-IDENT = AugmentationSet(rotations=1)
 
 def detector_for(fitted, s, golden_count):
     return Detector(scoring_bank(fitted, s, golden_count))
@@ -32,7 +31,7 @@ for cat in cats:
     category = load_category(ROOT / cat)
     cache = FeatureCache(settings, read_rgb(category.train_files[0]))
     test_raw, _ = cache.test(category.test_images)
-    pool_raw = np.concatenate([cache.golden(p, IDENT)[0] for p in category.train_files])
+    pool_raw = np.concatenate([cache.golden(p, NO_AUGMENTATION)[0] for p in category.train_files])
     for K in shots:
         for seed in (0, 1, 2):
             s = replace(settings, seed=seed)

@@ -1,4 +1,4 @@
-"""Augmented copies of a golden image (rotations, flips, shifts) for the memory bank."""
+"""Augmented copies of a golden image (rotations, flips, shifts, brightness gains) for the memory bank."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ def shift(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
 
 
+def brighten(image: np.ndarray, gain: float) -> np.ndarray:
+    return cv2.convertScaleAbs(image, alpha=gain)  # saturates at 255 like an over-exposed sensor
+
+
 def augmented_copies(image: np.ndarray, augmentations: AugmentationSet) -> list[np.ndarray]:
     """The image itself first, then every configured copy (each operator applied alone or in turn)."""
     copies = [rotate(image, angle) for angle in augmentations.angles()]
@@ -31,4 +35,5 @@ def augmented_copies(image: np.ndarray, augmentations: AugmentationSet) -> list[
         copies += [np.ascontiguousarray(c[::-1]) for c in copies]
     for offset in augmentations.shifts:
         copies += [shift(image, offset, 0), shift(image, 0, offset)]
+    copies += [brighten(image, gain) for gain in augmentations.gains]
     return copies

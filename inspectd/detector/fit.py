@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -18,7 +18,7 @@ from inspectd.detector.calibration import (HALF_STRIDE_SHIFT, holdout_groups, le
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
-from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
 Featurize = Callable[[int, AugmentationSet], np.ndarray]
@@ -74,7 +74,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     memory = np.concatenate(memory_parts)
     if len(group_ids) == 1:  # one golden, no augmentation: copies shifted by half a stride against all rows
         row_groups = np.full(len(memory), -1, np.int32)
-        holdout_features = featurize(0, AugmentationSet(rotations=(), shifts=(HALF_STRIDE_SHIFT,)))[1:]
+        holdout_features = featurize(0, replace(NO_AUGMENTATION, shifts=(HALF_STRIDE_SHIFT,)))[1:]
     else:  # each golden's original (K >= 2), or each copy (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
         holdout_features = copies[np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])]

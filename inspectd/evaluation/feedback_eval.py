@@ -15,14 +15,13 @@ from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
 from inspectd.images import read_rgb
 
 FEEDBACK_STEPS = (0, 1, 2, 4)
-IDENTITY = AugmentationSet(rotations=1)
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, setti
     """The first pool image (in file order) the bank rejects, or None."""
     detector = Detector(bank)
     for path in pool:
-        scores, _ = detector.score_maps(embed(cache.golden(path, IDENTITY)[0], settings.embedder), {})
+        scores, _ = detector.score_maps(embed(cache.golden(path, NO_AUGMENTATION)[0], settings.embedder), {})
         if scores[0] > bank.threshold:
             return path
     return None

@@ -1,0 +1,41 @@
+"""Augmented copies of a real golden image: which copies, in which order, and what a brightness gain does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inspectd.detector.augment import augmented_copies, brighten
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.images import image_files, read_rgb
+
+
+def _golden(data_root: Path) -> np.ndarray:
+    return read_rgb(image_files(data_root / "kolektorsdd" / "commutator" / "train" / "good")[0])
+
+
+def test_copies_come_in_a_fixed_order_after_the_image_itself(data_root: Path) -> None:
+    image = _golden(data_root)
+    augmentations = AugmentationSet(rotations=4, hflip=True, shifts=(4,), gains=(1.3, 0.77))
+    copies = augmented_copies(image, augmentations)
+    assert len(copies) == 4 * 2 + 2 + 2  # rotations, each also mirrored; a shift along x and y; two gains
+    assert copies[0] is image
+    np.testing.assert_array_equal(copies[4], image[:, ::-1])
+    np.testing.assert_array_equal(copies[-2], brighten(image, 1.3))
+    assert all(copy.shape == image.shape and copy.dtype == np.uint8 for copy in copies)
+
+
+def test_brightness_gain_scales_and_saturates_like_an_over_exposed_sensor(data_root: Path) -> None:
+    image = _golden(data_root)
+    brighter, darker = brighten(image, 1.3), brighten(image, 0.77)
+    unsaturated = image < 150
+    np.testing.assert_allclose(brighter[unsaturated], image[unsaturated] * 1.3, atol=0.51)
+    assert (image >= 197).any() and (brighter[image >= 197] == 255).all()  # 197 * 1.3 > 255: clipped, not wrapped around
+    np.testing.assert_allclose(darker, image * 0.77, atol=0.51)
+
+
+def test_gains_round_trip_through_settings_dicts() -> None:
+    settings = DetectorSettings().with_overrides({"augmentations": {"gains": [1.3, 0.77]}})
+    assert settings.augmentations.gains == (1.3, 0.77)
+    assert DetectorSettings.from_dict(settings.to_dict()) == settings
