@@ -25,7 +25,7 @@ def test_calibrated_threshold_passes_held_out_goods(data_root, shots, rotations)
     bank = fit_bank(small_images(data_root, "bottle", "train/good", shots), settings)
     assert math.isfinite(bank.threshold) and bank.threshold > 0
     assert bank.manifest["calibration"]["target_false_reject"] == settings.target_false_reject
-    groups = shots if shots > 1 else rotations + len(settings.augmentations.gains)  # K = 1: each copy
+    groups = shots if shots > 1 else rotations  # K = 1: each pose (gain copies are held out with the image)
     assert bank.manifest["counts"]["augmented_copies"] == shots * (rotations + len(settings.augmentations.gains)) - shots
     assert len(bank.manifest["calibration"]["holdout_scores"]) == groups
     # what feedback needs to recompute them: each group's held-out features and each memory row's group

@@ -2,7 +2,7 @@
 
 Hold-out groups are the golden images (K >= 2; each golden's unaugmented image is scored against
 the bank without that golden's patches) or, for a single golden image, its augmented copies (each
-copy scored against the bank without that copy's patches). When there is only one group
+copy scored against the bank without that copy's patches; brightness-gain copies go with the image). When there is only one group
 (one golden image, no augmentation), a copy shifted by half a feature stride is scored against the
 bank instead. The threshold is the (1 - target false-reject rate) quantile of those scores, which
 for fewer than 1/target scores is their maximum.
@@ -24,11 +24,17 @@ from inspectd.detector.settings import DetectorSettings
 HALF_STRIDE_SHIFT = 4  # pixels at input size; the finest backbone stage has stride 8
 
 
-def holdout_groups(n_goldens: int, copies_per_golden: int) -> np.ndarray:
-    """Group id of each copy, copies ordered golden by golden."""
+def holdout_groups(n_goldens: int, copies_per_golden: int, gain_copies: int) -> np.ndarray:
+    """Group id of each copy, copies ordered golden by golden, each golden's ``gain_copies``
+    brightness-gain copies last.
+
+    With one golden, the gain copies join the image's own group (0): they share its pose, and held
+    out alone they would score the synthetic exposure change rather than a new pose of a good part.
+    """
     if n_goldens > 1:
         return np.repeat(np.arange(n_goldens), copies_per_golden)
-    return np.arange(copies_per_golden)
+    poses = copies_per_golden - gain_copies
+    return np.r_[np.arange(poses), np.zeros(gain_copies, dtype=int)]
 
 
 def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,

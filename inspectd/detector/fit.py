@@ -61,7 +61,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     """
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
     copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])
-    groups = holdout_groups(n_goldens, len(copies) // n_goldens)
+    groups = holdout_groups(n_goldens, len(copies) // n_goldens, len(settings.augmentations.gains))
     group_ids = np.unique(groups)
     patches = copies.reshape(len(copies), -1, copies.shape[-1])
     per_group_target = settings.coreset
@@ -72,12 +72,12 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         rows = patches[groups == group].reshape(-1, patches.shape[-1])
         memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
     memory = np.concatenate(memory_parts)
-    if len(group_ids) == 1:  # one golden, no augmentation: copies shifted by half a stride against all rows
+    if len(group_ids) == 1:  # one golden, one pose: copies shifted by half a stride against all rows
         row_groups = np.full(len(memory), -1, np.int32)
         holdout_features = featurize(0, replace(NO_AUGMENTATION, shifts=(HALF_STRIDE_SHIFT,)))[1:]
-    else:  # each golden's original (K >= 2), or each copy (K = 1), against the other groups' rows
+    else:  # each golden's original (K >= 2), or each pose (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
-        holdout_features = copies[np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])]
+        holdout_features = copies[np.unique(groups, return_index=True)[1]]
     holdout_scores = leave_one_group_out_scores(memory, row_groups, holdout_features, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
