@@ -2,9 +2,9 @@
 
 Hold-out groups are the golden images (K >= 2; each golden's unaugmented image is scored against
 the bank without that golden's patches) or, for a single golden image, its augmented copies (each
-copy scored against the bank without that copy's patches; brightness-gain copies go with the image). When there is only one group
-(one golden image, no augmentation), a copy shifted by half a feature stride is scored against the
-bank instead. The threshold is the (1 - target false-reject rate) quantile of those scores, which
+pose scored against the bank without that pose's patches; brightness-gain copies go with the image).
+When there is only one group (one golden image, one pose), copies shifted by half a feature stride are
+scored against the bank instead. The threshold is the (1 - target false-reject rate) quantile of those scores, which
 for fewer than 1/target scores is their maximum.
 
 The bank keeps the group of each memory row and the features each group holds out, so feedback can
@@ -15,13 +15,17 @@ past the last held-out feature) are seen by every hold-out score.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.search import patch_index
-from inspectd.detector.settings import DetectorSettings
+from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 
 HALF_STRIDE_SHIFT = 4  # pixels at input size; the finest backbone stage has stride 8
+# the image, then its copies shifted by HALF_STRIDE_SHIFT along x and along y (held out: all but the first)
+HALF_STRIDE_COPIES = replace(NO_AUGMENTATION, shifts=(HALF_STRIDE_SHIFT,))
 
 
 def holdout_groups(n_goldens: int, copies_per_golden: int, gain_copies: int) -> np.ndarray:

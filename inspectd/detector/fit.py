@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -13,12 +13,12 @@ import inspectd
 from inspectd.detector.augment import augmented_copies
 from inspectd.detector.backbone import FeatureBackbone, get_backbone
 from inspectd.detector.bank import FORMAT_VERSION, Bank
-from inspectd.detector.calibration import (HALF_STRIDE_SHIFT, holdout_groups, leave_one_group_out_scores,
+from inspectd.detector.calibration import (HALF_STRIDE_COPIES, holdout_groups, leave_one_group_out_scores,
                                            threshold_from_scores)
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
-from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet, DetectorSettings
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
 Featurize = Callable[[int, AugmentationSet], np.ndarray]
@@ -62,7 +62,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
     copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])
     groups = holdout_groups(n_goldens, len(copies) // n_goldens, len(settings.augmentations.gains))
-    group_ids = np.unique(groups)
+    group_ids, first_copies = np.unique(groups, return_index=True)
     patches = copies.reshape(len(copies), -1, copies.shape[-1])
     per_group_target = settings.coreset
     if isinstance(settings.coreset, int):
@@ -74,10 +74,10 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     memory = np.concatenate(memory_parts)
     if len(group_ids) == 1:  # one golden, one pose: copies shifted by half a stride against all rows
         row_groups = np.full(len(memory), -1, np.int32)
-        holdout_features = featurize(0, replace(NO_AUGMENTATION, shifts=(HALF_STRIDE_SHIFT,)))[1:]
+        holdout_features = featurize(0, HALF_STRIDE_COPIES)[1:]
     else:  # each golden's original (K >= 2), or each pose (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
-        holdout_features = copies[np.unique(groups, return_index=True)[1]]
+        holdout_features = copies[first_copies]
     holdout_scores = leave_one_group_out_scores(memory, row_groups, holdout_features, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",

@@ -10,12 +10,12 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from inspectd.detector.calibration import HALF_STRIDE_SHIFT, threshold_from_scores
+from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.scoring import anomaly_maps, image_scores
-from inspectd.detector.settings import NO_AUGMENTATION, PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
+from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
@@ -124,7 +124,7 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
         holdout = np.concatenate([image_level(Padim(np.delete(features, i, axis=0)), features[i:i + 1])[0]
                                   for i in range(len(features))])
     else:
-        shifted, _ = cache.golden(goldens[0], replace(NO_AUGMENTATION, shifts=(HALF_STRIDE_SHIFT,)))
+        shifted, _ = cache.golden(goldens[0], HALF_STRIDE_COPIES)
         holdout = image_level(Padim(features), shifted[1:])[0]
     model = Padim(features)
     fit_seconds = time.perf_counter() - started + sum(seconds for _, seconds in golden_raw)
