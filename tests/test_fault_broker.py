@@ -29,8 +29,9 @@ def test_broker_restart_mid_stream(tmp_path: Path, banks_dir: Path, golden_image
     process, broker = start_mosquitto(broker_dir, persistent=True)
     config = line_config(broker, banks_dir, cameras=[image_folder_camera(frames, CAMERA_FPS)])
     config["broker"]["max_queued_messages"] = max_queued_messages
-    daemon = start_daemon(config)
+    # subscribed before the daemon starts: results are not retained, so a later subscriber misses the first
     plc = line_client(broker, "plc", subscriptions=("inspectd/+/result",), session_expiry_s=300)
+    daemon = start_daemon(config)
     plc.wait_results(3)
 
     stop_process(process)

@@ -46,8 +46,9 @@ def test_video_file_vanishes_and_comes_back(tmp_path: Path, mqtt_broker, banks_d
     away = tmp_path / "line.avi.away"
     camera = {"name": CAMERA, "source": {"type": "opencv", "uri": str(video), "loop": True}, "product": PRODUCT,
               "fps": VIDEO_FPS, "reconnect_min_s": 0.2, "reconnect_max_s": 0.8}
-    daemon = start_daemon(line_config(mqtt_broker, banks_dir, cameras=[camera]))
+    # subscribed before the daemon starts: results are not retained, so a later subscriber misses the first
     plc = line_client(mqtt_broker, "plc", subscriptions=(f"inspectd/{CAMERA}/state", f"inspectd/{CAMERA}/result"))
+    daemon = start_daemon(line_config(mqtt_broker, banks_dir, cameras=[camera]))
     outages = []
 
     def outage(break_file, restore_file, name: str) -> None:
