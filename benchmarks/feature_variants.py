@@ -12,6 +12,8 @@ and the stride-16 stage resampled to the stride-8 grid, as in inspectd/detector/
 ``--whiten A``: every patch vector is mapped through ``(x - mean) C^-1/2`` with ``C`` the covariance of
 the golden copies' patches shrunk towards a multiple of the identity by ``A`` (a Mahalanobis-like
 nearest-neighbour distance); ``--whiten -1`` only scales each channel to unit variance.
+``--normalize K`` (with ``--set feature_norm_power=0``, on raw vectors) rescales patch vectors (see its help);
+the length compression that became the default is ``--set feature_norm_power=P``.
 Prints one JSON line per category, shot count and seed (default: 1 and 4 shots, seed 0): image and
 pixel AUROC.
 """
@@ -73,12 +75,39 @@ def whitening(patches: np.ndarray, shrink: float) -> Callable[[np.ndarray], np.n
     return lambda features: ((features - mean) @ transform).astype(np.float32)
 
 
+def normalizer(kind: str, stage_dims: tuple[int, ...], reference: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """[n, h, w, D] -> the same shape, each patch vector normalised per ``kind`` (see --normalize);
+    ``reference``: golden features that fix the per-stage scales of ``balance``."""
+    bounds = np.cumsum(stage_dims)[:-1]
+    scales = [np.linalg.norm(p, axis=-1).mean() for p in np.split(reference, bounds, axis=-1)]
+
+    def normalize(features: np.ndarray) -> np.ndarray:
+        if kind == "ssqrt":  # elementwise signed square root (power normalisation)
+            return (np.sign(features) * np.sqrt(np.abs(features))).astype(np.float32)
+        if kind == "center":
+            return (features - features.mean(axis=(1, 2), keepdims=True)).astype(np.float32)
+        parts = np.split(features, bounds, axis=-1)
+        norms = [np.linalg.norm(p, axis=-1, keepdims=True) + 1e-6 for p in parts]
+        if kind == "balance":
+            parts = [p / s for p, s in zip(parts, scales)]
+        else:
+            unit = {"l2s8": 0, "l2s16": 1}[kind]
+            parts = [p / n if i == unit else p for i, (p, n) in enumerate(zip(parts, norms))]
+        return np.concatenate(parts, -1).astype(np.float32)
+    return normalize
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5"))
     parser.add_argument("--categories", required=True, help="comma-separated, under --data")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding the categories")
     parser.add_argument("--whiten", type=float, default=None)
+    parser.add_argument("--normalize", choices=("l2s8", "l2s16", "balance", "ssqrt", "center"), default=None,
+                        help="on features taken with --set feature_norm_power=0: l2s8 / l2s16: that stage's part of a "
+                             "patch vector scaled to unit length; balance: each stage divided "
+                             "by its mean length over the first golden's copies; center: each image's mean patch "
+                             "vector subtracted; ssqrt: sign(x) sqrt(|x|) per value")
     parser.add_argument("--shots", default="1,4", help="comma-separated golden counts")
     parser.add_argument("--seeds", default="0", help="comma-separated draws (METHOD.md section 6)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE detector setting")
@@ -97,10 +126,13 @@ def main() -> None:
                 rows = copies.reshape(-1, copies.shape[-1])
                 sample = rows[np.random.default_rng(0).choice(len(rows), min(len(rows), 50_000), replace=False)]
                 transform = whitening(sample.astype(np.float64), args.whiten)
+            if args.normalize is not None:
+                transform = normalizer(args.normalize, tuple(cache.backbone.channels),
+                                       cache.golden(goldens[0], settings.augmentations)[0])
             fitted = fit_memory(lambda i, augmentations: transform(cache.golden(goldens[i], augmentations)[0]),
                                 shots, replace(settings, seed=seed), cache.shape)
             scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(transform(test), {})
-            print(json.dumps({"variant": args.variant, "whiten": args.whiten, "set": args.overrides,
+            print(json.dumps({"variant": args.variant, "whiten": args.whiten, "normalize": args.normalize, "set": args.overrides,
                               "category": name, "shots": shots, "seed": seed,
                               "image_auroc": round(auroc(scores, category.test_labels), 4),
                               "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)

@@ -4,7 +4,8 @@ anomalib's torch ``PatchcoreModel`` (no Lightning trainer) is built with ``pre_t
 a freshly loaded backbone plugin (its own FX feature extractor over our module, so the weights are
 ours and nothing downloads), and its ``memory_bank`` is set to the bank inspectd fitted. Its patch
 embedding (3x3 average pool per stage, stride-16 grid bilinearly resampled to stride 8, concatenated)
-is the one inspectd uses, so the bank's rows are searched as they are. Frames are decoded and
+is the one inspectd uses; a forward hook on its pooling layer compresses each pooled patch vector's length
+as inspectd does (``compress_magnitude``, a per-patch division), so the bank's rows are searched as they are. Frames are decoded and
 normalised by inspectd's code, then scored by anomalib's ``forward`` (feature extraction, exact
 ``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted image score, its map: nearest-neighbour
 upsampling and a 33 x 33 Gaussian, sigma 4); its score and map then go through inspectd's defect
@@ -24,7 +25,7 @@ import torch
 from inspectd.bench.reference import NchwBackbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
-from inspectd.detector.features import resize_to, to_batch
+from inspectd.detector.features import compress_magnitude, resize_to, to_batch
 from inspectd_plugins.backbones.efficientnet_lite0 import STRIDE8_BLOCK, STRIDE16_BLOCK
 
 # Lite0's stride-8 and stride-16 stages as FX node names of the plugin's ``net`` (the bench's only backbone).
@@ -58,6 +59,8 @@ class AnomalibPatchcore(Detector):
         self.patch_scores = torch.empty(0)  # the last forward's nearest-neighbour distances [B, 1, h, w]
         self.model.feature_extractor.register_forward_hook(lambda *_: self._mark("features"))
         self.model.anomaly_map_generator.register_forward_pre_hook(self._before_map)
+        power = self.settings.feature_norm_power
+        self.model.feature_pooler.register_forward_hook(lambda _m, _a, pooled: compress_magnitude(pooled, power))
 
     def _mark(self, name: str) -> None:
         self._marks[name] = time.perf_counter()

@@ -50,7 +50,13 @@ class Bank:
 
     @property
     def settings(self) -> DetectorSettings:
-        return DetectorSettings.from_dict(self.manifest["settings"])
+        return fitted_settings(self.manifest)
+
+
+def fitted_settings(manifest: dict) -> DetectorSettings:
+    """The settings a bank was fitted with. Banks written before ``feature_norm_power`` existed hold raw patch
+    vectors (power 0), not the current default's."""
+    return DetectorSettings.from_dict({"feature_norm_power": 0.0, **manifest["settings"]})
 
 
 def _sha256(path: Path) -> str:
@@ -202,7 +208,7 @@ def _check_backbone(version_dir: Path, manifest: dict) -> None:
     from inspectd.detector.backbone import BackboneError, get_backbone
 
     wanted = manifest.get("backbone", {})
-    settings = DetectorSettings.from_dict(manifest["settings"])
+    settings = fitted_settings(manifest)
     try:
         backbone = get_backbone(wanted.get("name", ""), settings.weights_path)
     except BackboneError as exc:

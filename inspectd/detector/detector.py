@@ -46,7 +46,7 @@ class Detector:
         batch = to_batch([resize_to(image, self.input_shape) for image in images], self.backbone)
         timings["preprocess"] = _ms_since(started)
         started = time.perf_counter()
-        features = patch_features(self.backbone, batch, self.settings.precision)
+        features = patch_features(self.backbone, batch, self.settings.precision, self.settings.feature_norm_power)
         timings["backbone"] = _ms_since(started)
         started = time.perf_counter()
         embedded = embed(features, self.settings.embedder)

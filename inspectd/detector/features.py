@@ -1,7 +1,8 @@
 """PatchCore patch features (METHOD.md section 1).
 
 Each stage's 3x3 neighbourhood is aggregated and pooled to the stage's channel count (adaptive
-average pooling of the C*3*3 patch vector to C values is exactly a 3x3 average pool); the stride-16
+average pooling of the C*3*3 patch vector to C values is exactly a 3x3 average pool), each pooled
+vector's length is compressed (``compress_magnitude``; PatchCore itself leaves it); the stride-16
 grid is bilinearly resampled to the stride-8 grid and the two stages are concatenated: one vector of
 C8 + C16 values per patch location (152 for Lite0).
 """
@@ -52,14 +53,28 @@ def to_batch(images: list[np.ndarray], backbone: FeatureBackbone) -> torch.Tenso
     return batch.sub_(mean).div_(std)
 
 
-def patch_features(backbone: FeatureBackbone, batch: torch.Tensor, precision: str = "float32") -> np.ndarray:
-    """Normalised batch -> float32 array [B, h, w, D] on the stride-8 grid; the backbone runs at ``precision``."""
+def compress_magnitude(stage: torch.Tensor, power: float) -> torch.Tensor:
+    """Each patch vector of a stage [B, C, h, w] divided by its length to ``power`` (0: unchanged, 1: unit length).
+
+    Two nearby vectors of length L end up about L**power times closer: the nearest-neighbour distance
+    becomes relative to how strongly a patch responds, so a strong, variable response (a glare streak,
+    a sharp edge) no longer outweighs a faint one that is new (a hairline crack). Power 0.5 is halfway
+    between PatchCore's absolute distance and a cosine one (docs/results.md, "Patch vector length")."""
+    if power == 0:
+        return stage
+    return stage / torch.linalg.vector_norm(stage, dim=1, keepdim=True).clamp_min(1e-6).pow(power)
+
+
+def patch_features(backbone: FeatureBackbone, batch: torch.Tensor, precision: str = "float32",
+                   norm_power: float = 0.0) -> np.ndarray:
+    """Normalised batch -> float32 array [B, h, w, D] on the stride-8 grid; the backbone runs at ``precision``,
+    each stage's pooled patch vectors go through ``compress_magnitude(norm_power)``."""
     with torch.inference_mode():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             stride8, stride16 = backbone(batch)
         stride8, stride16 = stride8.float(), stride16.float()
-        stride8 = functional.avg_pool2d(stride8, 3, stride=1, padding=1)
-        stride16 = functional.avg_pool2d(stride16, 3, stride=1, padding=1)
+        stride8 = compress_magnitude(functional.avg_pool2d(stride8, 3, stride=1, padding=1), norm_power)
+        stride16 = compress_magnitude(functional.avg_pool2d(stride16, 3, stride=1, padding=1), norm_power)
         stride16 = functional.interpolate(stride16, size=stride8.shape[-2:], mode="bilinear", align_corners=False)
         features = torch.cat([stride8, stride16], dim=1).permute(0, 2, 3, 1)
         return np.ascontiguousarray(features.float().numpy())

@@ -43,7 +43,8 @@ def image_featurizer(golden_images: list[np.ndarray], settings: DetectorSettings
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
         image = resize_to(golden_images[index], shape)
         batch = to_batch(augmented_copies(image, augmentations), backbone)
-        return embed(patch_features(backbone, batch, settings.precision), settings.embedder)
+        return embed(patch_features(backbone, batch, settings.precision, settings.feature_norm_power),
+                     settings.embedder)
     return featurize
 
 

@@ -31,12 +31,14 @@ class FeatureCache:
         height, width = reference_image.shape[:2] if reference_image is not None else (1, 1)
         self.shape = input_shape(height, width, settings.input_size, settings.keep_aspect)
         self.precision = settings.precision
+        self.norm_power = settings.feature_norm_power
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
         self._test: tuple[np.ndarray, float] | None = None
         self._extract([np.zeros((*self.shape, 3), np.uint8)])  # warm-up, untimed
 
     def _extract(self, images: list[np.ndarray]) -> np.ndarray:
-        parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone), self.precision)
+        parts = [patch_features(self.backbone, to_batch(images[i:i + BATCH], self.backbone), self.precision,
+                                self.norm_power)
                  for i in range(0, len(images), BATCH)]
         return np.concatenate(parts)
 

@@ -49,12 +49,13 @@ class _Scored:
 
 
 def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
-    """graphcore: the given settings; patchcore and padim: no augmentation, no graph embedder."""
+    """graphcore: the given settings; patchcore and padim: raw patch vectors, no augmentation, no graph embedder."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     if method == "graphcore":
         return base
-    return replace(base, augmentations=PLAIN_PATCHCORE.augmentations, embedder=PLAIN_PATCHCORE.embedder)
+    return replace(base, augmentations=PLAIN_PATCHCORE.augmentations, embedder=PLAIN_PATCHCORE.embedder,
+                   feature_norm_power=PLAIN_PATCHCORE.feature_norm_power)
 
 
 def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: str,
