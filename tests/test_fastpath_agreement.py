@@ -1,7 +1,7 @@
 """The speed options agree with the float32 reference path on real images, within stated tolerances.
 
 - BatchNorm folding and the frozen float32 graph: the same features as the unfolded eager NCHW
-  module up to float rounding (1e-4 of the largest value).
+  module up to float rounding (1e-4 of the largest value); a batch run in chunks, those of each frame alone.
 - search "shortlist" (bf16 shortlist re-ranked in float32) vs faiss exact: every patch score within
   0.5 % (measured: 0.2 %), image scores in the same order.
 - precision "bfloat16" (fit and score) vs the float32 reference: image-score rank correlation >= 0.97
@@ -19,7 +19,7 @@ import pytest
 
 from inspectd.bench.reference import NchwBackbone
 from inspectd.detector import Detector, DetectorSettings, fit_bank
-from inspectd.detector.backbone import get_backbone
+from inspectd.detector.backbone import GRAPH_CHUNK_PIXELS, get_backbone
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import PatchIndex
 from inspectd.detector.search import ShortlistIndex
@@ -56,6 +56,18 @@ def test_folded_frozen_graph_keeps_the_features(bottle) -> None:
     folded = patch_features(backbone, batch)
     unfolded = patch_features(NchwBackbone(REFERENCE), batch)
     assert np.abs(folded - unfolded).max() <= 1e-4 * np.abs(unfolded).max()
+
+
+def test_graph_runs_a_batch_in_chunks_with_the_features_of_frame_by_frame(bottle) -> None:
+    _, tests = bottle
+    backbone = get_backbone(REFERENCE.backbone)
+    batch = to_batch([resize_to(image, (SIZE, SIZE)) for image in tests[:7]], backbone)
+    assert GRAPH_CHUNK_PIXELS // SIZE ** 2 == 4  # so 7 frames run as chunks of 4 and 3
+    chunked = backbone(batch)
+    for index in range(len(batch)):
+        alone = backbone(batch[index:index + 1])
+        for stage, single in zip(chunked, alone):
+            assert float((stage[index:index + 1] - single).abs().max()) <= 1e-4 * float(single.abs().max())
 
 
 def test_shortlist_search_matches_exact_search(bottle) -> None:

@@ -26,8 +26,9 @@ def render_overlay(
     if scale < 1.0:
         image_bgr = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
     scores = cv2.resize(anomaly_map.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    level = np.clip(scores / (2.0 * threshold) if threshold > 0 else scores, 0.0, 1.0)
-    colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    # 0 .. 2 x threshold -> 0 .. 255, saturating, in one pass (scores are distances, never negative)
+    level = cv2.convertScaleAbs(scores, alpha=255.0 / (2.0 * threshold) if threshold > 0 else 255.0)
+    colours = cv2.applyColorMap(level, cv2.COLORMAP_JET)
     overlay = cv2.addWeighted(image_bgr, 0.55, colours, 0.45, 0.0)
     for box in defects:
         top_left = (round(box.x * scale), round(box.y * scale))

@@ -19,6 +19,12 @@ from inspectd.detector.batchnorm_folding import fold_batchnorm
 from inspectd.detector.frozen_graph import frozen_graph
 
 
+# The float32 graph runs a batch in chunks of about this many input pixels: a whole batch of 8 frames takes
+# 1.6x (224 px) to 2.4x (320 px) the CPU time per frame of chunks of 2-4, whose activations stay in cache
+# (benchmarks/backbone_chunks.py, docs/performance.md). 4 frames at 224 px, 2 at 320, 1 from 453 px.
+GRAPH_CHUNK_PIXELS = 2 * 320 * 320
+
+
 class BackboneError(RuntimeError):
     """A backbone or its weights could not be loaded."""
 
@@ -48,9 +54,13 @@ class FeatureBackbone:
     def __call__(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.inference_mode():
             batch = batch.contiguous(memory_format=torch.channels_last)
-            if self.graph is not None and not torch.is_autocast_enabled("cpu"):
+            if self.graph is None or torch.is_autocast_enabled("cpu"):
+                return self.extract(batch)
+            chunk = max(1, GRAPH_CHUNK_PIXELS // (batch.shape[2] * batch.shape[3]))
+            if len(batch) <= chunk:
                 return self.graph(batch)
-            return self.extract(batch)
+            parts = [self.graph(batch[first:first + chunk]) for first in range(0, len(batch), chunk)]
+            return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
 def sha256_file(path: Path) -> str:
