@@ -4,12 +4,13 @@ anomalib's torch ``PatchcoreModel`` (no Lightning trainer) is built with ``pre_t
 a freshly loaded backbone plugin (its own FX feature extractor over our module, so the weights are
 ours and nothing downloads), and its ``memory_bank`` is set to the bank inspectd fitted. Its patch
 embedding (3x3 average pool per stage, stride-16 grid bilinearly resampled to stride 8, concatenated)
-is the one inspectd uses; a forward hook on its pooling layer compresses each pooled patch vector's length
-as inspectd does (``compress_magnitude``, a per-patch division), so the bank's rows are searched as they are. Frames are decoded and
-normalised by inspectd's code, then scored by anomalib's ``forward`` (feature extraction, exact
-``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted image score, its map: nearest-neighbour
-upsampling and a 33 x 33 Gaussian, sigma 4); its score and map then go through inspectd's defect
-regions (found on the input-size map, scaled to the frame), so the end-to-end figures differ only in the model.
+is the one inspectd uses; a forward hook on its pooling layer compresses each pooled patch vector's
+length as inspectd does (``compress_magnitude``, a per-patch division), so the bank's rows are searched
+as they are. Frames are decoded and normalised by inspectd's code, then scored by anomalib's
+``forward`` (feature extraction, exact ``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted
+image score, its map: nearest-neighbour upsampling and a 33 x 33 Gaussian, sigma 4); its score and map
+then go through inspectd's defect regions (found on the input-size map, scaled to the frame), so the
+end-to-end figures differ only in the model.
 """
 
 from __future__ import annotations
