@@ -16,6 +16,8 @@ def test_eval_reports_rates_after_simulated_feedback(data_root, tmp_path) -> Non
     document = json.loads(json_path.read_text())
     assert len(document["results"]) == 1
     rows = document["feedback"]
+    assert [row["asked"] for row in rows] == [0, 1, 2, 4]
+    assert all(row["feedbacks"] <= row["asked"] for row in rows)
     assert [row["feedbacks"] for row in rows] == sorted(row["feedbacks"] for row in rows)
     before, after = rows[0], rows[-1]
     assert before["feedbacks"] == 0

@@ -29,6 +29,7 @@ class FeedbackRow:
     category: str
     shots: int
     seed: int
+    asked: int  # corrections asked for by this step (one of FEEDBACK_STEPS)
     feedbacks: int  # false rejects fed back so far (fewer than asked when the pool ran out of them)
     false_reject_rate: float
     escape_rate: float
@@ -80,7 +81,7 @@ def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int
             given += 1
         scores, _ = Detector(bank).score_maps(run.test_features, {})
         labels = run.category.test_labels
-        rows.append(FeedbackRow(run.category.name, shots, seed, given, false_reject_rate(scores, labels, bank.threshold),
+        rows.append(FeedbackRow(run.category.name, shots, seed, step, given, false_reject_rate(scores, labels, bank.threshold),
                                 escape_rate(scores, labels, bank.threshold), bank.threshold))
     return rows
 
@@ -103,11 +104,10 @@ def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, setti
 def feedback_table(rows: list[FeedbackRow]) -> str:
     """Mean over seeds per category and number of feedbacks asked."""
     lines = ["| category | shots | feedbacks asked | given (mean) | false reject | escape |", "|---|---|---|---|---|---|"]
-    seeds = len({r.seed for r in rows})
-    for start in range(0, len(rows), len(FEEDBACK_STEPS) * seeds):
-        block = rows[start:start + len(FEEDBACK_STEPS) * seeds]
-        for i, step in enumerate(FEEDBACK_STEPS):
-            runs = block[i::len(FEEDBACK_STEPS)]
-            lines.append(f"| {runs[0].category} | {runs[0].shots} | {step} | {np.mean([r.feedbacks for r in runs]):.1f} | "
-                         f"{np.mean([r.false_reject_rate for r in runs]):.3f} | {np.mean([r.escape_rate for r in runs]):.3f} |")
+    groups: dict[tuple[str, int, int], list[FeedbackRow]] = {}
+    for row in rows:
+        groups.setdefault((row.category, row.shots, row.asked), []).append(row)
+    for (category, shots, asked), runs in groups.items():
+        lines.append(f"| {category} | {shots} | {asked} | {np.mean([r.feedbacks for r in runs]):.1f} | "
+                     f"{np.mean([r.false_reject_rate for r in runs]):.3f} | {np.mean([r.escape_rate for r in runs]):.3f} |")
     return "\n".join(lines)
