@@ -58,8 +58,8 @@ class DetectorSettings:
     # patches as 10 % of 16 copies did: finer angles at the same search cost per frame.
     coreset: float | int = 1 / 15
     # each stage's patch vectors divided by their length to this power (features.compress_magnitude): 0 is
-    # PatchCore's raw vectors, 1 unit length. 0.5 bought commutator +0.11 / +0.08 and screw +0.02 / +0.04 image
-    # AUROC at 1 / 4 shots (seeds 0-2); unit length lost screw 0.14 @4 (docs/results.md)
+    # PatchCore's raw vectors, 1 unit length. 0.5 bought mean image AUROC +0.019 / +0.021 at 1 / 4 shots
+    # (commutator +0.11 / +0.08, screw +0.01 / +0.02; seeds 0-2); unit length lost screw 0.15 @4 (docs/results.md)
     feature_norm_power: float = 0.5
     score_top_k: int = 1  # image score = mean of the k highest map values
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
