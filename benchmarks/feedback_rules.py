@@ -7,10 +7,12 @@ Each seed's bank is fitted once; every rule then runs the simulation of ``inspec
 (inspectd/evaluation/feedback_eval.py) from it. Rules, given the bank before and after a frame joined:
   raise_to_frame: max(threshold before, the frame's score against the bank before it): the old rule
   unchanged: the threshold before
-  holdout_regrown: the goldens' hold-out scores against the grown bank (what add_good_copies does)
+  holdout_regrown: the maximum of the goldens' hold-out scores against the grown bank (shipped until 2026-11-30)
   + frame_copy: also each fed-back frame's own image against the grown bank without the rows its
     unrotated copy added (it keeps the rows its rotated copies added)
   + frame_out: also each fed-back frame against the grown bank without any of its rows
+  holdout_median_ratio: the threshold before times the median ratio of the goldens' hold-out scores
+    against the grown bank to those against the bank before (what add_good_copies does)
 Writes every row to OUT.json; prints the mean false-reject / escape per rule and step, and the
 ``inspectd eval --feedback`` table of the shipped rule (docs/calibration.md).
 """
@@ -41,7 +43,7 @@ class FrameScores:
     def __call__(self, before: Bank, after: Bank, copies: np.ndarray) -> float:
         group = len(after.holdout_features) + len(self.frames)
         self.frames.append((copies[:1], group, {row.tobytes() for row in copies[0].reshape(-1, copies.shape[-1])}))
-        scores = [after.threshold]
+        scores = [regrown_maximum(before, after, copies)]
         for features, frame_group, unrotated in self.frames:
             left_out = after.row_groups == frame_group
             if self.unrotated_rows_only:
@@ -51,14 +53,21 @@ class FrameScores:
         return threshold_from_scores(np.array(scores), after.settings.target_false_reject)
 
 
-SHIPPED = "holdout_regrown"
+def regrown_maximum(before: Bank, after: Bank, copies: np.ndarray) -> float:
+    """The threshold rule of a fit applied to the goldens' hold-out scores against the grown bank."""
+    scores = np.array(after.manifest["calibration"]["holdout_scores"])
+    return threshold_from_scores(scores, after.settings.target_false_reject)
+
+
+SHIPPED = "holdout_median_ratio"
 RULES = {
     "raise_to_frame": lambda: lambda before, after, copies: max(before.threshold,
                                                                 after.manifest["feedback"]["frames"][-1]["score"]),
     "unchanged": lambda: lambda before, after, copies: before.threshold,
-    SHIPPED: lambda: None,
+    "holdout_regrown": lambda: regrown_maximum,
     "holdout_regrown+frame_copy": lambda: FrameScores(unrotated_rows_only=True),
     "holdout_regrown+frame_out": lambda: FrameScores(unrotated_rows_only=False),
+    SHIPPED: lambda: None,
 }
 
 

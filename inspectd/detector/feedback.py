@@ -4,7 +4,10 @@ A frame marked good (a false reject) is featurized with the bank's own augmentat
 of its copies that the bank covers worst (one golden image's share of the memory) join it. The memory
 stays bounded: when it outgrows ``MEMORY_GROWTH`` times its size at fit time, the union is reduced by
 greedy k-center again. The threshold is recalibrated by scoring the goldens' hold-out features again,
-each against the grown bank without its own group's rows. The frame's own score is not a hold-out score:
+each against the grown bank without its own group's rows, and scaling the threshold by the median factor
+by which those scores fell: the typical good part's drop, not the drop of whichever golden set the maximum
+(taking their maximum again left the 4-shot false-reject rate where it was; docs/calibration.md). The
+frame's own score is not a hold-out score:
 it was picked for scoring above the threshold, and raising the threshold to it lets defects through
 (docs/calibration.md). A frame marked defective never enters the bank: it is kept for reports.
 """
@@ -22,7 +25,7 @@ import cv2
 import numpy as np
 
 from inspectd.detector.bank import Bank, BankError, BankStore, load_bank, validate_product
-from inspectd.detector.calibration import leave_one_group_out_scores, threshold_from_scores
+from inspectd.detector.calibration import leave_one_group_out_scores
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import image_featurizer
@@ -92,11 +95,18 @@ def add_good_copies(bank: Bank, detector: Detector, copies: np.ndarray, frame_sh
     feedback["max_memory"] = limit
     manifest["calibration"] = {**manifest["calibration"], "holdout_scores": [round(float(x), 6) for x in holdout_scores],
                                "against": f"bank after {len(feedback['frames'])} feedback frame(s)"}
-    manifest["threshold"] = threshold_from_scores(holdout_scores, bank.settings.target_false_reject)
+    manifest["threshold"] = recalibrated_threshold(bank, holdout_scores)
     manifest["memory_shape"] = list(memory.shape)
     manifest["counts"] = {**manifest["counts"], "coreset": len(memory), "feedback_frames": len(feedback["frames"])}
     return Bank(memory=memory, manifest=manifest, row_groups=row_groups,
                 holdout_features=bank.holdout_features), frame_score
+
+
+def recalibrated_threshold(bank: Bank, holdout_scores: np.ndarray) -> float:
+    """``bank``'s threshold scaled by the median ratio of the goldens' hold-out scores against the grown bank
+    (``holdout_scores``) to those the bank's manifest holds."""
+    before = np.maximum(np.asarray(bank.manifest["calibration"]["holdout_scores"], dtype=np.float64), 1e-12)
+    return float(bank.threshold * np.median(np.asarray(holdout_scores, dtype=np.float64) / before))
 
 
 def submit_feedback(banks_dir: Path, product: str, image: np.ndarray, label: Label,
