@@ -87,12 +87,11 @@ def normalizer(kind: str, stage_dims: tuple[int, ...], reference: np.ndarray) ->
         if kind == "center":
             return (features - features.mean(axis=(1, 2), keepdims=True)).astype(np.float32)
         parts = np.split(features, bounds, axis=-1)
-        norms = [np.linalg.norm(p, axis=-1, keepdims=True) + 1e-6 for p in parts]
         if kind == "balance":
             parts = [p / s for p, s in zip(parts, scales)]
-        else:
+        else:  # l2s8, l2s16: that one stage to unit length
             unit = {"l2s8": 0, "l2s16": 1}[kind]
-            parts = [p / n if i == unit else p for i, (p, n) in enumerate(zip(parts, norms))]
+            parts[unit] = parts[unit] / (np.linalg.norm(parts[unit], axis=-1, keepdims=True) + 1e-6)
         return np.concatenate(parts, -1).astype(np.float32)
     return normalize
 
@@ -104,10 +103,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding the categories")
     parser.add_argument("--whiten", type=float, default=None)
     parser.add_argument("--normalize", choices=("l2s8", "l2s16", "balance", "ssqrt", "center"), default=None,
-                        help="on features taken with --set feature_norm_power=0: l2s8 / l2s16: that stage's part of a "
-                             "patch vector scaled to unit length; balance: each stage divided "
-                             "by its mean length over the first golden's copies; center: each image's mean patch "
-                             "vector subtracted; ssqrt: sign(x) sqrt(|x|) per value")
+                        help="on features taken with --set feature_norm_power=0: l2s8 / l2s16: that stage's "
+                             "part of a patch vector scaled to unit length; balance: each stage divided by its "
+                             "mean length over the first golden's copies; center: each image's mean patch vector "
+                             "subtracted; ssqrt: sign(x) sqrt(|x|) per value")
     parser.add_argument("--shots", default="1,4", help="comma-separated golden counts")
     parser.add_argument("--seeds", default="0", help="comma-separated draws (METHOD.md section 6)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE detector setting")
@@ -132,8 +131,8 @@ def main() -> None:
             fitted = fit_memory(lambda i, augmentations: transform(cache.golden(goldens[i], augmentations)[0]),
                                 shots, replace(settings, seed=seed), cache.shape)
             scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(transform(test), {})
-            print(json.dumps({"variant": args.variant, "whiten": args.whiten, "normalize": args.normalize, "set": args.overrides,
-                              "category": name, "shots": shots, "seed": seed,
+            print(json.dumps({"variant": args.variant, "whiten": args.whiten, "normalize": args.normalize,
+                              "set": args.overrides, "category": name, "shots": shots, "seed": seed,
                               "image_auroc": round(auroc(scores, category.test_labels), 4),
                               "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
 
