@@ -7,9 +7,9 @@ greedy k-center again. The threshold is recalibrated by scoring the goldens' hol
 each against the grown bank without its own group's rows, and scaling the threshold by the median factor
 by which those scores fell: the typical good part's drop, not the drop of whichever golden set the maximum
 (taking their maximum again left the 4-shot false-reject rate where it was; docs/calibration.md). The
-frame's own score is not a hold-out score:
-it was picked for scoring above the threshold, and raising the threshold to it lets defects through
-(docs/calibration.md). A frame marked defective never enters the bank: it is kept for reports.
+frame's own score is not a hold-out score: it was picked for scoring above the threshold, and raising the
+threshold to it lets defects through (docs/calibration.md). A frame marked defective never enters the
+bank: it is kept for reports.
 """
 
 from __future__ import annotations
