@@ -33,6 +33,7 @@ from torch.nn import functional
 
 import inspectd_plugins.backbones.efficientnet_lite0 as lite0
 from inspectd.detector.detector import Detector
+from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.evaluation.command import parse_ints, settings_from_options
 from inspectd.evaluation.dataset import draw_shots, load_category
@@ -128,9 +129,12 @@ def main() -> None:
             if args.normalize is not None:
                 transform = normalizer(args.normalize, tuple(cache.backbone.channels),
                                        cache.golden(goldens[0], settings.augmentations)[0])
-            fitted = fit_memory(lambda i, augmentations: transform(cache.golden(goldens[i], augmentations)[0]),
-                                shots, replace(settings, seed=seed), cache.shape)
-            scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(transform(test), {})
+            def featurize(i: int, augmentations, transform=transform) -> np.ndarray:
+                return embed(transform(cache.golden(goldens[i], augmentations)[0]), settings.embedder)
+
+            fitted = fit_memory(featurize, shots, replace(settings, seed=seed), cache.shape)
+            scores, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(
+                embed(transform(test), settings.embedder), {})
             print(json.dumps({"variant": args.variant, "whiten": args.whiten, "normalize": args.normalize,
                               "set": args.overrides, "category": name, "shots": shots, "seed": seed,
                               "image_auroc": round(auroc(scores, category.test_labels), 4),
