@@ -81,9 +81,9 @@ def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int
             given += 1
         scores, _ = Detector(bank).score_maps(run.test_features, {})
         labels = run.category.test_labels
-        rows.append(FeedbackRow(run.category.name, shots, seed, step, given,
-                                false_reject_rate(scores, labels, bank.threshold),
-                                escape_rate(scores, labels, bank.threshold), bank.threshold))
+        rows.append(FeedbackRow(run.category.name, shots, seed, asked=step, feedbacks=given,
+                                false_reject_rate=false_reject_rate(scores, labels, bank.threshold),
+                                escape_rate=escape_rate(scores, labels, bank.threshold), threshold=bank.threshold))
     return rows
 
 
