@@ -15,6 +15,9 @@ def test_eval_reports_rates_after_simulated_feedback(data_root, tmp_path) -> Non
              feedback=True, echo=printed.append)
     document = json.loads(json_path.read_text())
     assert len(document["results"]) == 1
+    # bottle separates (image AUROC 0.999): a threshold rejecting 5 % of its test goods passes no defect
+    assert document["results"][0]["escape_at_5pct_false_reject"] == 0.0
+    assert any("best escape at 5 % false reject" in block for block in printed)
     rows = document["feedback"]
     assert [row["asked"] for row in rows] == [0, 1, 2, 4]
     assert all(row["feedbacks"] <= row["asked"] for row in rows)

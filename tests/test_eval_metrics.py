@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inspectd.evaluation.dataset import draw_shots
-from inspectd.evaluation.metrics import auroc, escape_rate, false_reject_rate
+from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate
 
 
 def test_auroc_known_values() -> None:
@@ -27,6 +27,14 @@ def test_auroc_matches_pair_counting() -> None:
 def test_rates_at_threshold() -> None:
     scores, labels = np.array([1.0, 3.0, 2.0, 5.0]), np.array([0, 0, 1, 1])
     assert false_reject_rate(scores, labels, 2.5) == 0.5 and escape_rate(scores, labels, 2.5) == 0.5
+
+
+def test_escape_at_false_reject_places_the_threshold_on_the_goods() -> None:
+    scores = np.r_[np.arange(1.0, 21.0), 5.0, 19.5, 21.0]  # 20 goods 1..20, then 3 defectives
+    labels = np.r_[np.zeros(20, int), np.ones(3, int)]
+    assert escape_at_false_reject(scores, labels, 0.05) == pytest.approx(1 / 3)  # threshold 19: only 20 rejected
+    assert false_reject_rate(scores, labels, 19.0) == 0.05
+    assert escape_at_false_reject(scores, labels, 0.0) == pytest.approx(2 / 3)  # threshold 20: 19.5 escapes too
 
 
 def test_shot_draw_follows_protocol() -> None:

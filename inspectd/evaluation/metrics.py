@@ -34,3 +34,12 @@ def escape_rate(scores: np.ndarray, labels: np.ndarray, threshold: float) -> flo
     """Share of defective images (label 1) scored at or below the threshold."""
     defective = np.asarray(scores)[np.asarray(labels).astype(bool)]
     return float((defective <= threshold).mean())
+
+
+def escape_at_false_reject(scores: np.ndarray, labels: np.ndarray, false_reject: float) -> float:
+    """Escape rate at the threshold that rejects at most ``false_reject`` of the good images: the best a
+    calibration could do with these scores if it knew the test goods (a bound, not a threshold rule)."""
+    scores, labels = np.asarray(scores), np.asarray(labels).astype(bool)
+    goods = np.sort(scores[~labels])
+    allowed = int(np.floor(false_reject * len(goods) + 1e-9))  # goods that may lie above the threshold
+    return escape_rate(scores, labels, float(goods[len(goods) - 1 - allowed]))
