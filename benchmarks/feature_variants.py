@@ -8,7 +8,9 @@ and the stride-16 stage resampled to the stride-8 grid, as in inspectd/detector/
 - ``base``: the shipped stages (stride 8: block 4, 40 channels; stride 16: block 10, 112 channels);
 - ``s4`` / ``s4m``: block 2's stride-4 output (24 channels) 3x3-averaged, then 2x2 average / max pooled
   onto the stride-8 grid and appended to the stride-8 stage (a finer stage for thin defects);
-- ``x5``: block 5's 240-channel expansion (stride 8, before its strided depthwise conv) appended.
+- ``x5``: block 5's 240-channel expansion (stride 8, before its strided depthwise conv) appended;
+- ``s32``: blocks 11-14's stride-32 output (192 channels) resampled onto the stride-16 grid and appended
+  to the stride-16 stage (coarser context).
 ``--whiten A``: every patch vector is mapped through ``(x - mean) C^-1/2`` with ``C`` the covariance of
 the golden copies' patches shrunk towards a multiple of the identity by ``A`` (a Mahalanobis-like
 nearest-neighbour distance); ``--whiten -1`` only scales each channel to unit variance.
@@ -58,6 +60,12 @@ def variant_extract(variant: str) -> Callable:
                 stride4 = functional.avg_pool2d(h, 3, stride=1, padding=1)
             if i == lite0.STRIDE8_BLOCK:
                 stride8 = h
+        if variant == "s32":  # blocks 11-14 (stride 32, 192 channels) resampled onto the stride-16 grid
+            deep = h
+            for block in net._blocks[lite0.STRIDE16_BLOCK + 1:lite0.STRIDE16_BLOCK + 5]:
+                deep = block(deep)
+            deep = functional.interpolate(deep, size=h.shape[-2:], mode="bilinear", align_corners=False)
+            return stride8, torch.cat([h, deep], 1)
         extra = {"base": None, "x5": expansion, "s4": functional.avg_pool2d(stride4, 2),
                  "s4m": functional.max_pool2d(stride4, 2)}[variant]
         return (stride8 if extra is None else torch.cat([stride8, extra], 1)), h
@@ -99,7 +107,7 @@ def normalizer(kind: str, stage_dims: tuple[int, ...], reference: np.ndarray) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5"))
+    parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5", "s32"))
     parser.add_argument("--categories", required=True, help="comma-separated, under --data")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding the categories")
     parser.add_argument("--whiten", type=float, default=None)
