@@ -1,10 +1,13 @@
 """Probe: the Lite0 backbone statically quantized to int8 (torch FX, x86 backend) against the float32 graph.
 
-    OMP_NUM_THREADS=1 python benchmarks/int8_backbone_probe.py [--size 224] [--calibration 8]
+    OMP_NUM_THREADS=1 python benchmarks/int8_backbone_probe.py [--size 224] [--calibration 8] [--variant V]
 
 Calibrates the quantization on bottle's first train images, then prints ms per frame at batch 1 for the
 fast path's float32 graph and the traced int8 module, and each stage's relative feature error
 ||int8 - float32|| / ||float32|| on a held-back image (docs/performance.md, "Tried and not adopted").
+Variants: ``x86`` torch's default x86 mapping; ``histogram`` / ``minmax`` that activation observer
+without reduced range; ``pointwise`` depthwise convolutions left in float32; ``stem`` only the stem
+convolution quantized.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch.ao.quantization import get_default_qconfig_mapping
+from torch.ao.quantization import QConfig, QConfigMapping, get_default_qconfig_mapping
+from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver, PerChannelMinMaxObserver
 from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
 from inspectd.detector.backbone import get_backbone
@@ -24,6 +28,24 @@ from inspectd.detector.features import resize_to, to_batch
 from inspectd.images import read_rgb
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "mvtec_ad" / "bottle" / "train" / "good"
+
+
+def qconfig_mapping(variant: str, net: torch.nn.Module) -> QConfigMapping:
+    weights = PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
+    full_range = QConfig(activation=HistogramObserver.with_args(reduce_range=False), weight=weights)
+    if variant == "x86":
+        return get_default_qconfig_mapping("x86")
+    if variant == "minmax":
+        return QConfigMapping().set_global(QConfig(activation=MinMaxObserver.with_args(reduce_range=False),
+                                                   weight=weights))
+    if variant == "stem":
+        return QConfigMapping().set_module_name("net._conv_stem", full_range)
+    mapping = get_default_qconfig_mapping("x86").set_global(full_range)
+    if variant == "pointwise":
+        for name, module in net.named_modules():
+            if isinstance(module, torch.nn.Conv2d) and module.groups > 1:
+                mapping.set_module_name(f"net.{name}", None)
+    return mapping
 
 
 def ms_per_call(function, batch: torch.Tensor, repeats: int = 50) -> float:
@@ -40,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--calibration", type=int, default=8, help="images the activation ranges are observed on")
+    parser.add_argument("--variant", choices=("x86", "histogram", "minmax", "pointwise", "stem"), default="x86")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
@@ -48,8 +71,8 @@ def main() -> None:
     files = sorted(IMAGES.iterdir())[:args.calibration + 1]
     batch = to_batch([resize_to(read_rgb(f), (args.size, args.size)) for f in files], backbone)
     calibration, held_back = batch[:-1], batch[-1:]
-    prepared = prepare_fx(Traced(backbone.net, backbone.extract).eval(), get_default_qconfig_mapping("x86"),
-                          (held_back,))
+    prepared = prepare_fx(Traced(backbone.net, backbone.extract).eval(),
+                          qconfig_mapping(args.variant, backbone.net), (held_back,))
     with torch.no_grad():
         prepared(calibration)
         quantized = torch.jit.freeze(torch.jit.trace(convert_fx(prepared), held_back))
