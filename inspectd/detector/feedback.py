@@ -94,7 +94,8 @@ def add_good_copies(bank: Bank, detector: Detector, copies: np.ndarray, frame_sh
                                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     feedback["max_memory"] = limit
     manifest["calibration"] = {**manifest["calibration"], "holdout_scores": [round(float(x), 6) for x in holdout_scores],
-                               "against": f"bank after {len(feedback['frames'])} feedback frame(s)"}
+                               "against": f"bank after {len(feedback['frames'])} feedback frame(s)",
+                               "expected_false_reject": None}  # the fit's estimate; feedback moves it
     manifest["threshold"] = recalibrated_threshold(bank, holdout_scores)
     manifest["memory_shape"] = list(memory.shape)
     manifest["counts"] = {**manifest["counts"], "coreset": len(memory), "feedback_frames": len(feedback["frames"])}

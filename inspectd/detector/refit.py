@@ -21,12 +21,16 @@ class RefitReport:
     patches: int
     coreset: int
     threshold: float
+    expected_false_reject: float | None
     seconds: float
 
     def summary(self) -> str:
+        expectation = ("" if self.expected_false_reject is None else
+                       f" (expect about {self.expected_false_reject:.0%} of good parts rejected until more goldens "
+                       "or feedback)")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}, {self.seconds:.2f} s")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -62,4 +66,5 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     version_dir = BankStore(banks_dir).write(product, bank)
     counts = bank.manifest["counts"]
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
-                       counts["coreset"], bank.threshold, time.perf_counter() - started)
+                       counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
+                       time.perf_counter() - started)
