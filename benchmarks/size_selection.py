@@ -23,7 +23,7 @@ import numpy as np
 from inspectd.detector.augment import rotate
 from inspectd.detector.calibration import holdout_groups
 from inspectd.detector.detector import Detector
-from inspectd.detector.features import resize_to
+from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.search import patch_index
@@ -80,7 +80,8 @@ def synthetic_auroc(cache: FeatureCache, settings, fitted, goldens: list[np.ndar
             group = groups[copy_index]
             index = patch_index(fitted.memory[fitted.row_groups != group], settings.search)
             frames = [image, *synthetic_defects(image, rng)]
-            features = cache._extract([rotate(resize_to(f, cache.shape), angles[pose]) for f in frames])
+            batch = to_batch([rotate(resize_to(f, cache.shape), angles[pose]) for f in frames], cache.backbone)
+            features = patch_features(cache.backbone, batch, settings.precision, settings.feature_norm_power)
             maps = anomaly_maps(index.patch_scores(features), cache.shape, settings.map_sigma())
             scores = image_scores(maps, settings.score_top_k)
             clean.append(scores[0])
