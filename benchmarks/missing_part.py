@@ -7,6 +7,11 @@ corner whose grey levels vary least, i.e. background) mirrored out to the whole 
 background's own texture and no seams: what the camera would see with the fixture or belt empty. The
 default detector's bank (K goldens, seed 0) scores those empty frames beside the same goods with their
 part; prints both scores and the bank's threshold.
+
+It also prints a candidate presence statistic, the reverse of today's search: for every bank row, the
+distance to its nearest patch in the frame, summarised by quantiles over the rows (high when much of
+what the goldens show is absent), for the goldens' hold-out images (each against the other goldens'
+rows, as the threshold is calibrated), the goods with their part and the empty frames.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import fit_bank
@@ -34,6 +40,16 @@ def background_only(image: np.ndarray) -> np.ndarray:
                            np.concatenate([flattest[::-1], flattest[::-1, ::-1]], 1)], 0)
     reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]), 1)
     return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
+
+
+REVERSE_QUANTILES = (0.5, 0.75, 0.9)
+
+
+def reverse_coverage(memory: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Quantiles over the bank rows of each row's distance to its nearest patch of the frame [h, w, D]."""
+    rows, patches = torch.from_numpy(memory), torch.from_numpy(features.reshape(-1, features.shape[-1]))
+    nearest = torch.cdist(rows, patches).min(dim=1).values.numpy()
+    return np.quantile(nearest, REVERSE_QUANTILES)
 
 
 def main() -> None:
@@ -59,6 +75,13 @@ def main() -> None:
     print("good with its part:", " ".join(f"{s:.3f}" for s in with_part))
     print("part missing:      ", " ".join(f"{s:.3f}" for s in missing),
           f"-> {sum(s > detector.threshold for s in missing)} of {len(missing)} fail")
+    bank = detector.bank
+    print(f"reverse coverage, quantiles {REVERSE_QUANTILES} of the bank rows' distance to the frame:")
+    for group, held_out in enumerate(bank.holdout_features):
+        print(f"  golden {group} held out:", np.round(reverse_coverage(bank.memory[bank.row_groups != group], held_out), 3))
+    for label, frames in (("good with its part", goods), ("part missing", empty)):
+        for features in detector.embedded_features(frames, {}):
+            print(f"  {label}:", np.round(reverse_coverage(bank.memory, features), 3))
 
 
 if __name__ == "__main__":
