@@ -6,6 +6,7 @@ import shutil
 import threading
 import time
 
+import pytest
 from support.inprocess import (
     MqttListener, daemon_config, fit_both_products, fit_product_bank, json_frame, running_daemon,
     scrape, small_images,
@@ -57,3 +58,5 @@ def test_refit_hot_swapped_while_streaming_and_bad_bank_refused(mqtt_broker, tmp
     assert metrics[("inspectd_reloads_total", (("product", "bottle"), ("result", "refused")))] == 1
     assert metrics[("inspectd_reloads_total", (("product", "bottle"), ("result", "ok")))] == 2
     assert metrics[("inspectd_bank_version", (("product", "bottle"),))] == 2
+    # two goldens: the larger of two hold-out scores is expected to reject about 1/3 of good parts
+    assert metrics[("inspectd_bank_expected_false_reject", (("product", "bottle"),))] == pytest.approx(1 / 3, abs=1e-3)

@@ -8,6 +8,7 @@ until forced), and the old one keeps serving.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -77,8 +78,15 @@ class ProductBank:
         self.detector, self.version_dir = detector, version_dir
         self._metrics.bank_version.labels(self.product).set(int(version_dir.name[1:]))
         self._metrics.bank_size.labels(self.product).set(detector.bank.memory.shape[0])
+        self._metrics.bank_expected_false_reject.labels(self.product).set(self._expected_false_reject(detector))
         self._report("swapped" if previous else "loaded", version_dir, started, previous=previous)
         return True
+
+    def _expected_false_reject(self, detector: Detector) -> float:
+        """The bank's own estimate (docs/calibration.md); NaN without one (one golden, after feedback, banks
+        written before it) or when an operator's threshold replaces the calibrated one."""
+        expected = detector.bank.manifest.get("calibration", {}).get("expected_false_reject")
+        return math.nan if expected is None or self._threshold_override is not None else float(expected)
 
     def _report(self, result: str, version_dir: Path, started: float, **details: Any) -> None:
         event = {

@@ -29,6 +29,10 @@ class DaemonMetrics:
         self.batch_size = Histogram("inspectd_batch_size", "Frames per detector call", ["product"], buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
         self.bank_version = Gauge("inspectd_bank_version", "Number of the bank version serving a product (vNNNN)", ["product"], registry=r)
         self.bank_size = Gauge("inspectd_bank_size", "Patch vectors in the serving bank", ["product"], registry=r)
+        self.bank_expected_false_reject = Gauge(
+            "inspectd_bank_expected_false_reject",
+            "Share of good parts the serving bank's calibrated threshold is expected to reject (NaN: no estimate)",
+            ["product"], registry=r)
         self.reloads = Counter("inspectd_reloads", "Bank reload attempts", ["product", "result"], registry=r)
         self.source_up = Gauge("inspectd_source_up", "1 while a source delivers frames", ["source"], registry=r)
         self.broker_connected = Gauge("inspectd_broker_connected", "1 while connected to the MQTT broker", registry=r)
