@@ -8,10 +8,11 @@ background's own texture and no seams: what the camera would see with the fixtur
 default detector's bank (K goldens, seed 0) scores those empty frames beside the same goods with their
 part; prints both scores and the bank's threshold.
 
-It also prints a candidate presence statistic, the reverse of today's search: for every bank row, the
-distance to its nearest patch in the frame, summarised by quantiles over the rows (high when much of
-what the goldens show is absent), for the goldens' hold-out images (each against the other goldens'
-rows, as the threshold is calibrated), the goods with their part and the empty frames.
+It prints the scores, the presence check's verdicts (detector/presence.py) and, for all bank rows and
+all patches, the statistic that check samples: each bank row's distance to its nearest patch in the
+frame, summarised by quantiles over the rows (high when much of what the goldens show is absent), for
+the goldens' hold-out images (each against the other goldens' rows, as the threshold is calibrated),
+the goods with their part and the empty frames.
 """
 
 from __future__ import annotations
@@ -69,12 +70,14 @@ def main() -> None:
         args.save.mkdir(parents=True, exist_ok=True)
         for i, frame in enumerate(empty):
             cv2.imwrite(str(args.save / f"empty_{i}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    with_part = [i.image_score for i in detector.inspect(goods)]
-    missing = [i.image_score for i in detector.inspect(empty)]
-    print(f"{args.category}, {args.shots} goldens: threshold {detector.threshold:.3f}")
-    print("good with its part:", " ".join(f"{s:.3f}" for s in with_part))
-    print("part missing:      ", " ".join(f"{s:.3f}" for s in missing),
-          f"-> {sum(s > detector.threshold for s in missing)} of {len(missing)} fail")
+    print(f"{args.category}, {args.shots} goldens: threshold {detector.threshold:.3f}, presence threshold "
+          f"{detector.presence.threshold:.3f}")
+    for label, frames in (("good with its part", goods), ("part missing", empty)):
+        inspections = detector.inspect(frames)
+        print(f"{label + ':':20s}", " ".join(f"{i.image_score:.3f}" for i in inspections),
+              f"-> score above threshold {sum(i.image_score > detector.threshold for i in inspections)}, "
+              f"presence failed {sum(i.part_missing for i in inspections)}, "
+              f"verdict fail {sum(i.is_defective for i in inspections)} of {len(inspections)}")
     bank = detector.bank
     print(f"reverse coverage, quantiles {REVERSE_QUANTILES} of the bank rows' distance to the frame:")
     for group, held_out in enumerate(bank.holdout_features):

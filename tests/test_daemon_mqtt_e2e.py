@@ -13,7 +13,7 @@ from support.inprocess import (
     running_daemon, scrape, small_images,
 )
 
-RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score", "calibrated_score", "threshold",
+RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score", "calibrated_score", "part_missing", "threshold",
                  "bank_version", "defects", "image", "latency_ms", "timestamps"}
 
 

@@ -18,6 +18,7 @@ from inspectd.detector import BankError, BankStore, Detector, fit_bank, load_ban
 from inspectd.detector.bank import MANIFEST_FILE, MEMORY_FILE
 from inspectd.detector.calibration import leave_one_group_out_scores
 from inspectd.detector.feedback import FEEDBACK_DIR, MEMORY_GROWTH, image_sha256, submit_feedback
+from inspectd.detector.presence import presence_calibration
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,8 @@ def test_good_frame_joins_a_new_bounded_version_and_defective_never_does(tmp_pat
     assert len(bank.memory) <= MEMORY_GROWTH * len(load_bank(fitted).memory)
     assert len(bank.row_groups) == len(bank.memory)
     assert _recalibrated(bank) == pytest.approx(bank.manifest["calibration"]["holdout_scores"], abs=1e-6)
+    # the presence check is recalibrated on the goldens' rows of the grown (and re-thinned) memory
+    assert bank.manifest["presence"] == presence_calibration(bank.memory, bank.row_groups, bank.holdout_features)
 
     kept = submit_feedback(banks, "screw", defect, "defective", frame_id="f9")
     assert kept.version_dir is None and store.latest("screw").name == "v0004"

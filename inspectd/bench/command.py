@@ -29,7 +29,7 @@ from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
 
 Section = tuple[str, list[Row]]
-MODEL_STAGES = ("backbone", "embed", "search", "postprocess")
+MODEL_STAGES = ("backbone", "embed", "search", "postprocess", "presence")
 
 
 def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, frame_count: int,
@@ -119,7 +119,7 @@ def _end_to_end_rows(fast: list[BatchTiming], baseline: list[BatchTiming], targe
 def _model_row(fast: list[BatchTiming], baseline: list[BatchTiming]) -> Row:
     """p50 of the stages where the two paths differ: normalised tensor to score, map and defect regions."""
     model = [[sum(t.stage_ms.get(stage, 0.0) for stage in MODEL_STAGES) for t in runs] for runs in (fast, baseline)]
-    return Row("p50 model (backbone..postprocess)", *map(_median, model), "ms")
+    return Row("p50 model (backbone..presence)", *map(_median, model), "ms")
 
 
 def _throughput(fast: Detector, reference: Detector, frames: list[bytes], batch: int) -> Section:

@@ -19,7 +19,7 @@ from inspectd.daemon.heatmap import render_overlay
 from inspectd.daemon.result import DefectBox, Result
 from inspectd.detector.detector import Detector, Inspection
 
-STAGES = ("decode", "preprocess", "backbone", "embed", "search", "postprocess", "heatmap", "serialise")
+STAGES = ("decode", "preprocess", "backbone", "embed", "search", "postprocess", "presence", "heatmap", "serialise")
 MAX_PIXELS = 50_000_000
 HEATMAP = HeatmapConfig()
 
@@ -55,7 +55,8 @@ def _result(image: np.ndarray, inspection: Inspection) -> Result:
     heatmap = render_overlay(image, inspection.anomaly_map, inspection.threshold, defects, HEATMAP)
     return Result(info=FrameInfo(source="bench"), product="bench",
                   verdict="fail" if inspection.is_defective else "pass", score=inspection.image_score,
-                  calibrated_score=inspection.calibrated_score, threshold=inspection.threshold,
+                  calibrated_score=inspection.calibrated_score, part_missing=inspection.part_missing,
+                  threshold=inspection.threshold,
                   bank_version="bench", defects=defects, image_size=(image.shape[1], image.shape[0]),
                   latency_ms=inspection.timings_ms, heatmap=heatmap)
 

@@ -101,6 +101,7 @@ class ResultDispatcher:
             verdict="fail" if inspection.is_defective else "pass",
             score=inspection.image_score,
             calibrated_score=inspection.calibrated_score,
+            part_missing=inspection.part_missing,
             threshold=inspection.threshold,
             bank_version=item.bank_version,
             defects=tuple(in_frame_pixels(box, (width, height), frame_size) for box in boxes),
@@ -120,7 +121,7 @@ class ResultDispatcher:
             for stage, ms in result.latency_ms.items():
                 m.stage_latency.labels(stage).observe(ms / 1000.0)
             log.info("result", verdict=result.verdict, score=result.score, calibrated_score=result.calibrated_score,
-                     bank_version=result.bank_version, defects=len(result.defects),
+                     part_missing=result.part_missing, bank_version=result.bank_version, defects=len(result.defects),
                      part_id=result.info.part_id, latency_ms=round(result.latency_ms["total"], 1))
         elif result.verdict == "rejected":
             m.frames_dropped.labels(source, result.error_reason).inc()

@@ -39,6 +39,7 @@ class Result:
     verdict: Verdict
     score: float | None = None
     calibrated_score: float | None = None
+    part_missing: bool | None = None
     threshold: float | None = None
     bank_version: str | None = None
     defects: tuple[DefectBox, ...] = ()
@@ -65,6 +66,7 @@ class Result:
             "verdict": self.verdict,
             "score": self.score,
             "calibrated_score": self.calibrated_score,
+            "part_missing": self.part_missing,
             "threshold": self.threshold,
             "bank_version": self.bank_version,
             "defects": [vars(box) for box in self.defects],

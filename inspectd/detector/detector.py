@@ -13,6 +13,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
                                        image_scores)
+from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.search import patch_index
 
 
@@ -25,6 +26,7 @@ class Inspection:
     anomaly_map: np.ndarray  # float32 at the bank's input shape (not the frame's), in image-score units
     regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
+    part_missing: bool = False  # the presence check failed the frame (detector/presence.py)
 
 
 class Detector:
@@ -39,6 +41,10 @@ class Detector:
         # Banks written before aspect-preserving input have no input_shape: they were square.
         size = self.settings.input_size
         self.input_shape = tuple(bank.manifest.get("input_shape") or (size, size))
+        # Banks written before the presence check (or of format 1) have no presence threshold: no check.
+        presence = bank.manifest.get("presence")
+        self.presence = None if presence is None or bank.row_groups is None else PresenceCheck(
+            bank.memory, bank.row_groups, len(bank.holdout_features), presence["threshold"])
 
     def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
         """RGB uint8 frames -> embedded patch features [B, h, w, D]; adds stage timings (ms)."""
@@ -69,15 +75,20 @@ class Detector:
         if not images:
             return []
         timings: dict[str, float] = {}
-        scores, maps = self.score_maps(self.embedded_features(images, timings), timings)
+        features = self.embedded_features(images, timings)
+        scores, maps = self.score_maps(features, timings)
+        started = time.perf_counter()
+        missing = self.presence.part_missing(features) if self.presence else np.zeros(len(images), bool)
+        timings["presence"] = _ms_since(started)
         started = time.perf_counter()
         inspections = []
-        for image, score, anomaly_map in zip(images, scores, maps):
+        for image, score, anomaly_map, part_missing in zip(images, scores, maps, missing):
             inspections.append(Inspection(
                 image_score=float(score), threshold=self.threshold,
                 calibrated_score=calibrated_score(float(score), self.threshold),
-                is_defective=bool(score > self.threshold), anomaly_map=anomaly_map,
-                regions=defect_regions(anomaly_map, self.threshold, image.shape[:2]), timings_ms={}))
+                is_defective=bool(score > self.threshold or part_missing), anomaly_map=anomaly_map,
+                regions=defect_regions(anomaly_map, self.threshold, image.shape[:2]), timings_ms={},
+                part_missing=bool(part_missing)))
         timings["postprocess"] += _ms_since(started)
         per_image = {stage: ms / len(images) for stage, ms in timings.items()}
         for inspection in inspections:

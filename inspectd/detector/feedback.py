@@ -29,6 +29,7 @@ from inspectd.detector.calibration import leave_one_group_out_scores
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import image_featurizer
+from inspectd.detector.presence import presence_calibration
 
 Label = Literal["good", "defective"]
 MEMORY_GROWTH = 2  # the memory may grow to this many times its size at fit time
@@ -97,6 +98,8 @@ def add_good_copies(bank: Bank, detector: Detector, copies: np.ndarray, frame_sh
                                "against": f"bank after {len(feedback['frames'])} feedback frame(s)",
                                "expected_false_reject": None}  # the fit's estimate; feedback moves it
     manifest["threshold"] = recalibrated_threshold(bank, holdout_scores)
+    if "presence" in manifest:  # the goldens' rows may have been thinned by the coreset above
+        manifest["presence"] = presence_calibration(memory, row_groups, bank.holdout_features)
     manifest["memory_shape"] = list(memory.shape)
     manifest["counts"] = {**manifest["counts"], "coreset": len(memory), "feedback_frames": len(feedback["frames"])}
     return Bank(memory=memory, manifest=manifest, row_groups=row_groups,

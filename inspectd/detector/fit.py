@@ -18,6 +18,7 @@ from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_re
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
+from inspectd.detector.presence import presence_calibration
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
@@ -31,6 +32,7 @@ class MemoryFit:
     holdout_features: np.ndarray  # what each hold-out group scores [G, h, w, D]
     threshold: float
     calibration: dict
+    presence: dict  # the part presence check's threshold and its inputs (detector/presence.py)
     copies: int
     patches: int
     input_shape: tuple[int, int]
@@ -90,8 +92,10 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
                                   if n_goldens > 1 else None),
     }
     threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
-    return MemoryFit(memory, row_groups, np.ascontiguousarray(holdout_features, dtype=np.float32), threshold,
-                     calibration, len(copies), len(patches) * patches.shape[1], shape)
+    holdout_features = np.ascontiguousarray(holdout_features, dtype=np.float32)
+    return MemoryFit(memory, row_groups, holdout_features, threshold, calibration,
+                     presence_calibration(memory, row_groups, holdout_features), len(copies),
+                     len(patches) * patches.shape[1], shape)
 
 
 def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int) -> Bank:
@@ -100,7 +104,7 @@ def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: in
     return Bank(memory=fitted.memory, row_groups=fitted.row_groups, holdout_features=fitted.holdout_features,
                 manifest={"settings": settings.to_dict(), "input_shape": list(fitted.input_shape),
                           "threshold": fitted.threshold, "calibration": fitted.calibration,
-                          "counts": {"images": golden_count}})
+                          "presence": fitted.presence, "counts": {"images": golden_count}})
 
 
 def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
@@ -135,6 +139,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
                    "patches": fitted.patches, "coreset": len(fitted.memory)},
         "threshold": fitted.threshold,
         "calibration": fitted.calibration,
+        "presence": fitted.presence,
         "golden_sha256": [hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
                           for img in golden_images],
         "fit_seconds": round(fit_seconds, 3),

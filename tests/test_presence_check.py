@@ -1,0 +1,51 @@
+"""The part presence check, on real screw images: an empty fixture (the frames' own background, no part)
+fails, goods with their part do not; banks written before the check load and serve without it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support.inprocess import IMAGE_SIZE, small_images
+
+from inspectd.detector import AugmentationSet, BankStore, Detector, DetectorSettings, fit_bank, load_bank
+from inspectd.detector.presence import MARGIN
+
+SETTINGS = DetectorSettings(input_size=IMAGE_SIZE, augmentations=AugmentationSet(rotations=4))
+
+
+def background_only(image: np.ndarray) -> np.ndarray:
+    """The image's top-left quarter-side square (MVTec screws lie away from the corners) mirrored out to
+    the whole frame: the fixture with no part in it, in its own texture."""
+    side = image.shape[0] // 4
+    corner = image[:side, :side]
+    tile = np.concatenate([np.concatenate([corner, corner[:, ::-1]], 1),
+                           np.concatenate([corner[::-1], corner[::-1, ::-1]], 1)], 0)
+    return np.ascontiguousarray(np.tile(tile, (2, 2, 1))[:image.shape[0], :image.shape[1]])
+
+
+@pytest.fixture(scope="module")
+def screw_bank(data_root):
+    return fit_bank(small_images(data_root, "screw", "train/good", 3), SETTINGS)
+
+
+def test_empty_fixture_fails_and_goods_keep_their_part(screw_bank, data_root):
+    presence = screw_bank.manifest["presence"]
+    assert len(presence["holdout"]) == 3 and presence["margin"] == MARGIN
+    assert presence["threshold"] == pytest.approx(MARGIN * max(presence["holdout"]), rel=1e-5)
+    detector = Detector(screw_bank)
+    goods = small_images(data_root, "screw", "test/good", 4)
+    empty = [background_only(image) for image in goods]
+    assert not any(i.part_missing for i in detector.inspect(goods))
+    missing = detector.inspect(empty)
+    assert all(i.part_missing and i.is_defective for i in missing)
+    assert all("presence" in i.timings_ms for i in missing)
+
+
+def test_bank_without_presence_block_serves_without_the_check(screw_bank, tmp_path, data_root):
+    manifest = {key: value for key, value in screw_bank.manifest.items() if key != "presence"}
+    older = type(screw_bank)(memory=screw_bank.memory, manifest=manifest, row_groups=screw_bank.row_groups,
+                             holdout_features=screw_bank.holdout_features)
+    detector = Detector(load_bank(BankStore(tmp_path).write("screw", older)))
+    assert detector.presence is None
+    empty = background_only(small_images(data_root, "screw", "test/good", 1)[0])
+    assert not detector.inspect([empty])[0].part_missing
