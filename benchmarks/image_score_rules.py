@@ -11,22 +11,11 @@ seeds), then the mean over the categories.
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import replace
-from pathlib import Path
-
 import numpy as np
+from seeded_fits import runs_parser, seeded_detectors
 
-from inspectd.detector.detector import Detector
-from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.settings import DetectorSettings
-from inspectd.evaluation.command import parse_ints
-from inspectd.evaluation.dataset import draw_shots, load_category
-from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc
-from inspectd.images import read_rgb
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RULES = {
     "max": lambda flat: flat.max(1),
     "max-median": lambda flat: flat.max(1) - np.median(flat, 1),
@@ -36,32 +25,19 @@ RULES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--categories", required=True)
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--shots", default="1,4")
-    parser.add_argument("--seeds", default="0,1,2")
-    args = parser.parse_args()
-    settings = DetectorSettings()
+    args = runs_parser(__doc__.splitlines()[0]).parse_args()
     totals: dict[tuple[int, str], list[float]] = {}
-    for name in args.categories.split(","):
-        category = load_category(args.data / name)
-        cache = FeatureCache(settings, read_rgb(category.train_files[0]))
-        test, _ = cache.test(category.test_images)
-        for shots in parse_ints(args.shots):
-            per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
-            for seed in parse_ints(args.seeds):
-                paths = [category.train_files[i] for i in draw_shots(len(category.train_files), shots, seed)]
-                fitted = fit_memory(lambda i, a: cache.golden(paths[i], a)[0], shots, replace(settings, seed=seed),
-                                    cache.shape)
-                _, maps = Detector(scoring_bank(fitted, settings, shots)).score_maps(test, {})
-                flat = maps.reshape(len(maps), -1)
-                for rule, score in RULES.items():
-                    per_rule[rule].append(auroc(score(flat), category.test_labels))
-            for rule, values in per_rule.items():
-                totals.setdefault((shots, rule), []).append(float(np.mean(values)))
-            print(f"{name:32s} shots {shots} " + " | ".join(f"{rule} {np.mean(v):.3f}" for rule, v in per_rule.items()),
-                  flush=True)
+    for name, category, test, shots, detectors in seeded_detectors(args):
+        per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
+        for detector in detectors:
+            _, maps = detector.score_maps(test, {})
+            flat = maps.reshape(len(maps), -1)
+            for rule, score in RULES.items():
+                per_rule[rule].append(auroc(score(flat), category.test_labels))
+        for rule, values in per_rule.items():
+            totals.setdefault((shots, rule), []).append(float(np.mean(values)))
+        print(f"{name:32s} shots {shots} " + " | ".join(f"{rule} {np.mean(v):.3f}" for rule, v in per_rule.items()),
+              flush=True)
     for (shots, rule), values in totals.items():
         print(f"mean shots {shots} {rule}: {np.mean(values):.4f}")
 

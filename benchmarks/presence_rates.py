@@ -1,0 +1,38 @@
+"""What the part presence check does to real test images: goods it fails (false rejects it adds) and defectives.
+
+    OMP_NUM_THREADS=1 python benchmarks/presence_rates.py --categories mvtec_ad/screw,visa/fryum \
+        [--shots 1,4] [--seeds 0,1,2]
+
+Default detector, K goldens per METHOD.md section 6. For each category and shot count (mean over the
+seeds): the share of test goods whose coverage distance exceeds the presence threshold, the share of
+defectives it flags, the share of goods failed by presence alone (their anomaly score below its
+threshold), and the check's milliseconds per test image. detector/presence.py describes the check.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from seeded_fits import runs_parser, seeded_detectors
+
+
+def main() -> None:
+    args = runs_parser(__doc__.splitlines()[0]).parse_args()
+    for name, category, test, shots, detectors in seeded_detectors(args):
+        good = category.test_labels == 0
+        rows = []
+        for detector in detectors:
+            scores, _ = detector.score_maps(test, {})
+            started = time.perf_counter()
+            missing = detector.presence.part_missing(test)
+            ms = (time.perf_counter() - started) * 1000.0 / len(test)
+            rows.append((missing[good].mean(), missing[~good].mean(),
+                         (missing & (scores <= detector.threshold))[good].mean(), ms))
+        goods, defectives, added, ms = np.mean(rows, axis=0)
+        print(f"{name:32s} shots {shots}: goods failed {goods:.3f} (by presence alone {added:.3f}), "
+              f"defectives flagged {defectives:.3f}, {ms:.2f} ms/image", flush=True)
+
+
+if __name__ == "__main__":
+    main()
