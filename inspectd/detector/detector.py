@@ -11,9 +11,9 @@ from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
+from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
                                        image_scores)
-from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.search import patch_index
 
 
