@@ -1,12 +1,17 @@
 """The part presence check, on real screw images: an empty fixture (the frames' own background, no part)
-fails, goods with their part do not; banks written before the check load and serve without it."""
+fails, goods with their part do not; banks written before the check load and serve without it; the
+operator can turn it off per product."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import structlog
 from support.inprocess import IMAGE_SIZE, small_images
 
+from inspectd.config.products import ProductConfig
+from inspectd.daemon.banks import ProductBank
+from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.detector import AugmentationSet, BankStore, Detector, DetectorSettings, fit_bank, load_bank
 from inspectd.detector.presence import MARGIN
 
@@ -49,3 +54,15 @@ def test_bank_without_presence_block_serves_without_the_check(screw_bank, tmp_pa
     assert detector.presence is None
     empty = background_only(small_images(data_root, "screw", "test/good", 1)[0])
     assert not detector.inspect([empty])[0].part_missing
+
+
+def test_operator_can_turn_the_check_off_per_product(screw_bank, tmp_path, data_root):
+    BankStore(tmp_path).write("screw", screw_bank)
+    empty = background_only(small_images(data_root, "screw", "test/good", 1)[0])
+    verdicts = {}
+    for presence_check in (True, False):
+        product = ProductBank("screw", ProductConfig(banks_dir=tmp_path, presence_check=presence_check),
+                              DaemonMetrics(), lambda event: None, structlog.get_logger())
+        product.refresh()
+        verdicts[presence_check] = product.detector.inspect([empty])[0].part_missing
+    assert verdicts == {True: True, False: False}

@@ -24,6 +24,8 @@ class HeatmapConfig:
 class ProductConfig:
     banks_dir: Path = setting(doc="folder holding <product>/vNNNN/ bank versions (written by inspectd refit)")
     threshold: float | None = setting(None, minimum=0.0, doc="operator override of the bank's calibrated threshold")
+    presence_check: bool = setting(True, doc="fail frames that do not show what the goldens show (an empty fixture); "
+                                   "off only for a product whose empty fixture looks like the part")
     heatmap: HeatmapConfig = setting(default_factory=HeatmapConfig)
     queue_size: int = setting(16, minimum=1, maximum=10000, doc="frames waiting for this product's detector")
     max_batch: int = setting(4, minimum=1, maximum=64, doc="frames inspected together when a backlog forms")

@@ -36,6 +36,7 @@ class ProductBank:
         self.version_dir: Path | None = None
         self._store = BankStore(settings.banks_dir)
         self._threshold_override = settings.threshold
+        self._presence_check = settings.presence_check
         self._metrics = metrics
         self._publish_event = publish_event
         self._log = log.bind(product=product)
@@ -67,7 +68,8 @@ class ProductBank:
         """Load, validate and warm up ``version_dir``, then swap it in; False (reported) if refused."""
         started = time.monotonic()
         try:
-            detector = Detector(load_bank(version_dir), threshold_override=self._threshold_override)
+            detector = Detector(load_bank(version_dir), threshold_override=self._threshold_override,
+                                presence_check=self._presence_check)
             detector.inspect([WARM_UP_IMAGE])
         except Exception as error:  # BankError, or anything a broken bank makes the detector raise
             self._refused.add(version_dir)

@@ -30,9 +30,10 @@ class Inspection:
 
 
 class Detector:
-    """Scores frames against one product's bank. ``threshold_override`` (operator) wins over the bank's."""
+    """Scores frames against one product's bank. ``threshold_override`` (operator) wins over the bank's;
+    ``presence_check=False`` (operator) skips the bank's presence check."""
 
-    def __init__(self, bank: Bank, threshold_override: float | None = None) -> None:
+    def __init__(self, bank: Bank, threshold_override: float | None = None, presence_check: bool = True) -> None:
         self.bank = bank
         self.settings = bank.settings
         self.backbone = get_backbone(self.settings.backbone, self.settings.weights_path)
@@ -42,7 +43,7 @@ class Detector:
         size = self.settings.input_size
         self.input_shape = tuple(bank.manifest.get("input_shape") or (size, size))
         # Banks written before the presence check (or of format 1) have no presence threshold: no check.
-        presence = bank.manifest.get("presence")
+        presence = bank.manifest.get("presence") if presence_check else None
         self.presence = None if presence is None or bank.row_groups is None else PresenceCheck(
             bank.memory, bank.row_groups, len(bank.holdout_features), presence["threshold"])
 
