@@ -6,13 +6,11 @@ Each empty frame is the good frame's flattest corner (a square of a quarter of i
 corner whose grey levels vary least, i.e. background) mirrored out to the whole frame, so it has the
 background's own texture and no seams: what the camera would see with the fixture or belt empty. The
 default detector's bank (K goldens, seed 0) scores those empty frames beside the same goods with their
-part; prints both scores and the bank's threshold.
-
-It prints the scores, the presence check's verdicts (detector/presence.py) and, for all bank rows and
-all patches, the statistic that check samples: each bank row's distance to its nearest patch in the
-frame, summarised by quantiles over the rows (high when much of what the goldens show is absent), for
-the goldens' hold-out images (each against the other goldens' rows, as the threshold is calibrated),
-the goods with their part and the empty frames.
+part. It prints the scores and the bank's threshold, the presence check's verdicts (detector/presence.py)
+and, for all bank rows and all patches, the statistic that check samples: each bank row's distance to
+its nearest patch in the frame, summarised by quantiles over the rows (high when much of what the
+goldens show is absent), for the goldens' hold-out images (each against the other goldens' rows, as the
+threshold is calibrated), the goods with their part and the empty frames.
 """
 
 from __future__ import annotations

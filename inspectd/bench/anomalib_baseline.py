@@ -48,8 +48,9 @@ class AnomalibPatchcore(Detector):
     def __init__(self, bank: Bank) -> None:
         if bank.settings.embedder.enabled:
             raise ValueError("anomalib's PatchCore has no graph embedder: its features cannot search this bank")
-        super().__init__(bank)  # the bank's settings, threshold and input shape
-        self.presence = None  # anomalib's PatchCore has no presence check; its model is measured as it is
+        # the bank's settings, threshold and input shape; anomalib's PatchCore has no presence check, so its
+        # model is measured as it is
+        super().__init__(bank, presence_check=False)
         with warnings.catch_warnings():  # anomalib's package import warns about its other models' deprecations
             warnings.simplefilter("ignore", FutureWarning)
             from anomalib.models.image.patchcore.torch_model import PatchcoreModel
