@@ -27,6 +27,9 @@ def test_auroc_matches_pair_counting() -> None:
 def test_rates_at_threshold() -> None:
     scores, labels = np.array([1.0, 3.0, 2.0, 5.0]), np.array([0, 0, 1, 1])
     assert false_reject_rate(scores, labels, 2.5) == 0.5 and escape_rate(scores, labels, 2.5) == 0.5
+    # frames another check failed (the presence check) are rejected whatever their score
+    failed = np.array([True, False, True, False])
+    assert false_reject_rate(scores, labels, 2.5, failed) == 1.0 and escape_rate(scores, labels, 2.5, failed) == 0.0
 
 
 def test_escape_at_false_reject_places_the_threshold_on_the_goods() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import structlog
+from support.images import background_only
 from support.inprocess import IMAGE_SIZE, small_images
 
 from inspectd.config.products import ProductConfig
@@ -16,16 +17,6 @@ from inspectd.detector import AugmentationSet, BankStore, Detector, DetectorSett
 from inspectd.detector.presence import MARGIN
 
 SETTINGS = DetectorSettings(input_size=IMAGE_SIZE, augmentations=AugmentationSet(rotations=4))
-
-
-def background_only(image: np.ndarray) -> np.ndarray:
-    """The image's top-left quarter-side square (MVTec screws lie away from the corners) mirrored out to
-    the whole frame: the fixture with no part in it, in its own texture."""
-    side = image.shape[0] // 4
-    corner = image[:side, :side]
-    tile = np.concatenate([np.concatenate([corner, corner[:, ::-1]], 1),
-                           np.concatenate([corner[::-1], corner[::-1, ::-1]], 1)], 0)
-    return np.ascontiguousarray(np.tile(tile, (2, 2, 1))[:image.shape[0], :image.shape[1]])
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,10 @@ class Detector:
         timings["postprocess"] = _ms_since(started)
         return scores, maps
 
+    def part_missing(self, features: np.ndarray) -> np.ndarray:
+        """Embedded features [B, h, w, D] -> [B] bool: the presence check fails the frame (never without one)."""
+        return self.presence.part_missing(features) if self.presence else np.zeros(len(features), bool)
+
     def inspect(self, images: list[np.ndarray]) -> list[Inspection]:
         """Score a batch of RGB uint8 frames of any size."""
         if not images:
@@ -79,7 +83,7 @@ class Detector:
         features = self.embedded_features(images, timings)
         scores, maps = self.score_maps(features, timings)
         started = time.perf_counter()
-        missing = self.presence.part_missing(features) if self.presence else np.zeros(len(images), bool)
+        missing = self.part_missing(features)
         timings["presence"] = _ms_since(started)
         started = time.perf_counter()
         inspections = []

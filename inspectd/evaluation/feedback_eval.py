@@ -79,11 +79,13 @@ def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int
             bank = grown
             pool.remove(false_reject)
             given += 1
-        scores, _ = Detector(bank).score_maps(run.test_features, {})
-        labels = run.category.test_labels
+        detector = Detector(bank)
+        scores, _ = detector.score_maps(run.test_features, {})
+        labels, missing = run.category.test_labels, detector.part_missing(run.test_features)
         rows.append(FeedbackRow(run.category.name, shots, seed, asked=step, feedbacks=given,
-                                false_reject_rate=false_reject_rate(scores, labels, bank.threshold),
-                                escape_rate=escape_rate(scores, labels, bank.threshold), threshold=bank.threshold))
+                                false_reject_rate=false_reject_rate(scores, labels, bank.threshold, missing),
+                                escape_rate=escape_rate(scores, labels, bank.threshold, missing),
+                                threshold=bank.threshold))
     return rows
 
 
@@ -93,11 +95,12 @@ def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: Detect
 
 
 def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, settings: DetectorSettings) -> Path | None:
-    """The first pool image (in file order) the bank rejects, or None."""
+    """The first pool image (in file order) the bank rejects (score or presence check), or None."""
     detector = Detector(bank)
     for path in pool:
-        scores, _ = detector.score_maps(embed(cache.golden(path, NO_AUGMENTATION)[0], settings.embedder), {})
-        if scores[0] > bank.threshold:
+        features = embed(cache.golden(path, NO_AUGMENTATION)[0], settings.embedder)
+        scores, _ = detector.score_maps(features, {})
+        if scores[0] > bank.threshold or detector.part_missing(features)[0]:
             return path
     return None
 

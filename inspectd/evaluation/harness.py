@@ -40,6 +40,9 @@ class EvalResult:
     # escape rate at the threshold rejecting 5 % of the test goods: what any threshold rule could reach
     # with these scores at the issue's false-reject target (None in rows written before it was recorded)
     escape_at_5pct_false_reject: float | None = None
+    # test images the verdict fails only because the presence check did (score at or below the threshold);
+    # the two rates above count them (None: a method without the check, or a row written before it)
+    failed_by_presence_only: int | None = None
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _Scored:
     threshold: float
     fit_seconds: float
     scoring_ms_per_image: float
+    part_missing: np.ndarray | None = None  # [N] bool, the presence check's; None without one
 
 
 def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
@@ -81,21 +85,25 @@ def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: 
 def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], method: str,
              settings: DetectorSettings, shot_count: int, seed: int) -> EvalResult:
     test_raw, extract_ms = cache.test(category.test_images)
-    runner = _score_padim if method == "padim" else _score_patchcore
-    scored = runner(cache, goldens, settings, test_raw)
-    labels = category.test_labels
+    if method == "padim":
+        scored = _score_padim(cache, goldens, settings, test_raw)
+    else:  # the baselines' verdict is their score alone; the default's is the daemon's, presence check included
+        scored = _score_patchcore(cache, goldens, settings, test_raw, presence_check=method == "graphcore")
+    labels, missing = category.test_labels, scored.part_missing
     return EvalResult(
         category=category.name, method=method, shots=shot_count, seed=seed,
         image_auroc=auroc(scored.image_scores, labels),
         pixel_auroc=_pixel_auroc(scored.maps, category.test_masks),
-        false_reject_rate=false_reject_rate(scored.image_scores, labels, scored.threshold),
-        escape_rate=escape_rate(scored.image_scores, labels, scored.threshold),
+        false_reject_rate=false_reject_rate(scored.image_scores, labels, scored.threshold, missing),
+        escape_rate=escape_rate(scored.image_scores, labels, scored.threshold, missing),
         escape_at_5pct_false_reject=escape_at_false_reject(scored.image_scores, labels, 0.05),
-        fit_seconds=scored.fit_seconds, ms_per_image=extract_ms + scored.scoring_ms_per_image)
+        fit_seconds=scored.fit_seconds, ms_per_image=extract_ms + scored.scoring_ms_per_image,
+        failed_by_presence_only=None if missing is None else int(
+            (missing & (scored.image_scores <= scored.threshold)).sum()))
 
 
 def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
-                     test_raw: np.ndarray) -> _Scored:
+                     test_raw: np.ndarray, presence_check: bool) -> _Scored:
     extraction_seconds = 0.0
 
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
@@ -107,12 +115,14 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
     started = time.perf_counter()
     fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
     fit_seconds = time.perf_counter() - started + extraction_seconds
-    detector = Detector(scoring_bank(fitted, settings, len(goldens)))
+    detector = Detector(scoring_bank(fitted, settings, len(goldens)), presence_check=presence_check)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    scores, maps = detector.score_maps(embed(test_raw, settings.embedder), timings)
+    features = embed(test_raw, settings.embedder)
+    scores, maps = detector.score_maps(features, timings)
+    missing = detector.part_missing(features) if presence_check else None
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
-    return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms)
+    return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms, missing)
 
 
 def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,

@@ -24,16 +24,23 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
-def false_reject_rate(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    """Share of good images (label 0) scored above the threshold."""
-    good = np.asarray(scores)[~np.asarray(labels).astype(bool)]
-    return float((good > threshold).mean())
+def rejected(scores: np.ndarray, threshold: float, also_failed: np.ndarray | None = None) -> np.ndarray:
+    """The verdict per image: scored above the threshold, or failed by another check (``also_failed``,
+    e.g. the presence check) whatever its score."""
+    failed = np.asarray(scores) > threshold
+    return failed if also_failed is None else failed | np.asarray(also_failed, dtype=bool)
 
 
-def escape_rate(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    """Share of defective images (label 1) scored at or below the threshold."""
-    defective = np.asarray(scores)[np.asarray(labels).astype(bool)]
-    return float((defective <= threshold).mean())
+def false_reject_rate(scores: np.ndarray, labels: np.ndarray, threshold: float,
+                      also_failed: np.ndarray | None = None) -> float:
+    """Share of good images (label 0) the verdict fails."""
+    return float(rejected(scores, threshold, also_failed)[~np.asarray(labels).astype(bool)].mean())
+
+
+def escape_rate(scores: np.ndarray, labels: np.ndarray, threshold: float,
+                also_failed: np.ndarray | None = None) -> float:
+    """Share of defective images (label 1) the verdict passes."""
+    return float((~rejected(scores, threshold, also_failed))[np.asarray(labels).astype(bool)].mean())
 
 
 def escape_at_false_reject(scores: np.ndarray, labels: np.ndarray, false_reject: float) -> float:

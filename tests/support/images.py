@@ -1,4 +1,4 @@
-"""Small real part images (MVTec AD bottle) encoded as the line would send them."""
+"""Small real part images (MVTec AD) encoded as the line would send them, and empty fixtures made from them."""
 
 from __future__ import annotations
 
@@ -38,3 +38,13 @@ def encode(image: np.ndarray, extension: str = ".jpg") -> bytes:
 def json_part(image_bytes: bytes, part_id: str, **fields: object) -> bytes:
     """The JSON image message: base64 image, part id and any other fields."""
     return json.dumps({"image": base64.b64encode(image_bytes).decode(), "part_id": part_id, **fields}).encode()
+
+
+def background_only(image: np.ndarray) -> np.ndarray:
+    """The image's top-left quarter-side square (MVTec screws lie away from the corners) mirrored out to
+    the whole frame: the fixture with no part in it, in its own texture."""
+    side = image.shape[0] // 4
+    corner = image[:side, :side]
+    tile = np.concatenate([np.concatenate([corner, corner[:, ::-1]], 1),
+                           np.concatenate([corner[::-1], corner[::-1, ::-1]], 1)], 0)
+    return np.ascontiguousarray(np.tile(tile, (2, 2, 1))[:image.shape[0], :image.shape[1]])
