@@ -4,7 +4,6 @@ operator can turn it off per product."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import structlog
 from support.images import background_only
