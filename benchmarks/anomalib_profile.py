@@ -10,7 +10,6 @@ input shape, so the map's 33 x 33 Gaussian stands apart from the backbone's conv
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
