@@ -13,7 +13,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
-                                       image_scores)
+                                       image_scores, rejected)
 from inspectd.detector.search import patch_index
 
 
@@ -87,11 +87,12 @@ class Detector:
         timings["presence"] = _ms_since(started)
         started = time.perf_counter()
         inspections = []
-        for image, score, anomaly_map, part_missing in zip(images, scores, maps, missing):
+        defective = rejected(scores, self.threshold, missing)
+        for image, score, anomaly_map, part_missing, fails in zip(images, scores, maps, missing, defective):
             inspections.append(Inspection(
                 image_score=float(score), threshold=self.threshold,
                 calibrated_score=calibrated_score(float(score), self.threshold),
-                is_defective=bool(score > self.threshold or part_missing), anomaly_map=anomaly_map,
+                is_defective=bool(fails), anomaly_map=anomaly_map,
                 regions=defect_regions(anomaly_map, self.threshold, image.shape[:2]), timings_ms={},
                 part_missing=bool(part_missing)))
         timings["postprocess"] += _ms_since(started)

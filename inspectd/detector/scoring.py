@@ -82,6 +82,13 @@ def scaled_box(x: int, y: int, width: int, height: int, scale: tuple[float, floa
     return left, top, max(1, right - left), max(1, bottom - top)
 
 
+def rejected(scores: np.ndarray, threshold: float, also_failed: np.ndarray | None = None) -> np.ndarray:
+    """The verdict per image: scored above the threshold, or failed by another check (``also_failed``,
+    the presence check) whatever its score."""
+    failed = np.asarray(scores) > threshold
+    return failed if also_failed is None else failed | np.asarray(also_failed, dtype=bool)
+
+
 def calibrated_score(score: float, threshold: float) -> float:
     """score / (score + threshold): 0.5 at the threshold, monotone, in [0, 1)."""
     return float(score / (score + threshold)) if score + threshold > 0 else 0.0

@@ -15,6 +15,7 @@ from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory, scoring_bank
+from inspectd.detector.scoring import rejected
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
@@ -100,7 +101,7 @@ def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, setti
     for path in pool:
         features = embed(cache.golden(path, NO_AUGMENTATION)[0], settings.embedder)
         scores, _ = detector.score_maps(features, {})
-        if scores[0] > bank.threshold or detector.part_missing(features)[0]:
+        if rejected(scores, bank.threshold, detector.part_missing(features))[0]:
             return path
     return None
 

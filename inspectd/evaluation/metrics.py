@@ -1,8 +1,10 @@
-"""Ranking and decision metrics, in numpy."""
+"""Ranking and decision metrics, in numpy; decisions are the detector's verdict (``scoring.rejected``)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from inspectd.detector.scoring import rejected
 
 
 def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -22,13 +24,6 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     ranks[order] = np.repeat(average_rank, ends - starts)
     rank_sum = ranks[labels].sum()
     return float((rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives))
-
-
-def rejected(scores: np.ndarray, threshold: float, also_failed: np.ndarray | None = None) -> np.ndarray:
-    """The verdict per image: scored above the threshold, or failed by another check (``also_failed``,
-    e.g. the presence check) whatever its score."""
-    failed = np.asarray(scores) > threshold
-    return failed if also_failed is None else failed | np.asarray(also_failed, dtype=bool)
 
 
 def false_reject_rate(scores: np.ndarray, labels: np.ndarray, threshold: float,
