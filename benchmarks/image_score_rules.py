@@ -35,7 +35,7 @@ def fitted_median_weight(detector: Detector) -> float:
     bank, settings = detector.bank, detector.settings
     maxima, medians = [], []
     for group, features in enumerate(bank.holdout_features):
-        rows = bank.memory[(bank.row_groups != group) | (bank.row_groups < 0)]
+        rows = bank.memory[bank.row_groups != group]  # a single-group fit's rows are all -1: all of them
         patch_scores = patch_index(rows, settings.search).patch_scores(features[None])
         flat = anomaly_maps(patch_scores, detector.input_shape, settings.map_sigma()).ravel()
         maxima.append(flat.max())

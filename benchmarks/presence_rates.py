@@ -31,7 +31,7 @@ def main() -> None:
             headroom = max(headroom, float(coverage.max()) / detector.presence.threshold)
             scores, _ = detector.score_maps(test, {})
             started = time.perf_counter()
-            missing = detector.presence.part_missing(test)
+            missing = detector.part_missing(test)
             ms = (time.perf_counter() - started) * 1000.0 / len(test)
             alone = missing & (scores <= detector.threshold)  # failed only because of the presence check
             rows.append((missing[good].mean(), alone[good].mean(), missing[~good].mean(), alone[~good].mean(), ms))

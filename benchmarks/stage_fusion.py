@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 
-import faiss
 import numpy as np
 
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.scoring import PatchIndex, anomaly_maps, image_scores
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
 from seeded_fits import runs_parser, seeded_detectors
@@ -31,16 +30,13 @@ RULES = {
 
 
 def nearest(rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    index = faiss.IndexFlatL2(rows.shape[1])
-    index.add(np.ascontiguousarray(rows))
-    squared, _ = index.search(np.ascontiguousarray(queries.reshape(-1, rows.shape[1])), 1)
-    return np.sqrt(np.maximum(squared[:, 0], 0)).reshape(queries.shape[:-1])
+    """Exact nearest-row distance of every patch of ``queries`` [B, h, w, D] -> [B, h, w]."""
+    return PatchIndex(rows).patch_scores(queries)
 
 
 def golden_scale(memory: np.ndarray, row_groups: np.ndarray, holdout: np.ndarray) -> float:
-    """Median hold-out patch distance to the other groups' rows (all rows for a single-group fit)."""
-    distances = [nearest(memory[(row_groups != g) | (row_groups < 0)], holdout[g]).ravel()
-                 for g in range(len(holdout))]
+    """Median hold-out patch distance to the other groups' rows (a single-group fit's rows are all -1: all)."""
+    distances = [nearest(memory[row_groups != g], holdout[g:g + 1]).ravel() for g in range(len(holdout))]
     return float(np.median(np.concatenate(distances)))
 
 
