@@ -37,7 +37,7 @@ def fitted_median_weight(detector: Detector) -> float:
     for group, features in enumerate(bank.holdout_features):
         rows = bank.memory[bank.row_groups != group]  # a single-group fit's rows are all -1: all of them
         patch_scores = patch_index(rows, settings.search).patch_scores(features[None])
-        flat = anomaly_maps(patch_scores, detector.input_shape, settings.map_sigma()).ravel()
+        flat = anomaly_maps(patch_scores, detector.input_shape, settings.map_sigma(), detector.grid_centre).ravel()
         maxima.append(flat.max())
         medians.append(np.median(flat))
     if len(maxima) < 2 or np.ptp(medians) == 0:

@@ -54,7 +54,7 @@ def main() -> None:
                 parts.append(nearest(rows, np.ascontiguousarray(test[..., stage])) / scale)
             patch_maps = {"joint": nearest(bank.memory, test)} | {rule: f(parts) for rule, f in RULES.items()}
             for rule, patch_scores in patch_maps.items():
-                maps = anomaly_maps(patch_scores, shape, sigma)
+                maps = anomaly_maps(patch_scores, shape, sigma, detector.grid_centre)
                 print(json.dumps({"category": name, "shots": shots, "seed": int(seed), "rule": rule,
                                   "image_auroc": round(auroc(image_scores(maps, 1), category.test_labels), 4),
                                   "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)

@@ -12,6 +12,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.presence import PresenceCheck
+from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
                                        image_scores, rejected)
 from inspectd.detector.search import patch_index
@@ -42,6 +43,7 @@ class Detector:
         # Banks written before aspect-preserving input have no input_shape: they were square.
         size = self.settings.input_size
         self.input_shape = tuple(bank.manifest.get("input_shape") or (size, size))
+        self.grid_centre = grid_centre(self.settings)
         # Banks written before the presence check (or of format 1) have no presence threshold: no check.
         presence = bank.manifest.get("presence") if presence_check else None
         self.presence = None if presence is None or bank.row_groups is None else PresenceCheck(
@@ -66,7 +68,7 @@ class Detector:
         patch_scores = self.index.patch_scores(features)
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
-        maps = anomaly_maps(patch_scores, self.input_shape, self.settings.map_sigma())
+        maps = anomaly_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre)
         scores = image_scores(maps, self.settings.score_top_k)
         timings["postprocess"] = _ms_since(started)
         return scores, maps

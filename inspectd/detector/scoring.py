@@ -36,12 +36,17 @@ class PatchIndex:
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
 
 
-def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float) -> np.ndarray:
-    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling then Gaussian smoothing."""
+def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float) -> np.ndarray:
+    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling with cell ``j`` placed on
+    input pixel ``stride j + centre`` (detector/registration.py), then Gaussian smoothing. ``centre`` =
+    (stride - 1) / 2 is upsampling as an image does."""
     height, width = (shape, shape) if isinstance(shape, int) else shape
+    scale_x, scale_y = patch_scores.shape[2] / width, patch_scores.shape[1] / height
+    to_cells = np.float32([[scale_x, 0, -centre * scale_x], [0, scale_y, -centre * scale_y]])  # pixel -> cell
     maps = np.empty((len(patch_scores), height, width), dtype=np.float32)
     for i, grid in enumerate(patch_scores):
-        upsampled = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        upsampled = cv2.warpAffine(grid.astype(np.float32), to_cells, (width, height),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
         maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
     return maps
 

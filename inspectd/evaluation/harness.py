@@ -14,6 +14,7 @@ from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_sco
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory, scoring_bank
+from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
@@ -132,7 +133,7 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     features = np.concatenate([raw for raw, _ in golden_raw])
 
     def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        maps = anomaly_maps(model.patch_scores(batch), cache.shape, settings.map_sigma())
+        maps = anomaly_maps(model.patch_scores(batch), cache.shape, settings.map_sigma(), grid_centre(settings))
         return image_scores(maps, settings.score_top_k), maps
 
     if len(features) > 1:

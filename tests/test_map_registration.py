@@ -1,0 +1,67 @@
+"""The anomaly map lands where the part differs (detector/registration.py), on real Lite0 weights and real images."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inspectd.detector import Detector, fit_bank
+from inspectd.detector.backbone import get_backbone
+from inspectd.detector.features import patch_features, resize_to, to_batch
+from inspectd.detector.registration import STRIDE, grid_centre
+from inspectd.detector.scoring import anomaly_maps
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.evaluation.metrics import auroc
+from inspectd.images import image_files, read_rgb
+
+AS_AN_IMAGE = (STRIDE - 1) / 2  # the centre that upsampling the grid as an image assumes
+SETTINGS = replace(DetectorSettings(), input_size=224, augmentations=AugmentationSet(rotations=4, gains=()))
+
+
+def test_placement_as_an_image_is_a_plain_resize_and_a_stride_more_is_one_cell() -> None:
+    grid = np.random.default_rng(0).random((1, 28, 20)).astype(np.float32)
+    placed = anomaly_maps(grid, (224, 160), 0, AS_AN_IMAGE)[0]
+    np.testing.assert_array_equal(placed, cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR))
+    later = anomaly_maps(grid, (224, 160), 0, AS_AN_IMAGE + STRIDE)[0]
+    np.testing.assert_allclose(later[STRIDE:-STRIDE, STRIDE:-STRIDE], placed[:-2 * STRIDE, :-2 * STRIDE], atol=1e-6)
+
+
+def test_a_dot_on_a_real_part_lights_the_map_where_it_was_drawn(data_root: Path) -> None:
+    part = resize_to(read_rgb(image_files(data_root / "mpdd_resized512" / "metal_plate" / "test" / "good")[0]),
+                     (224, 224))
+    backbone = get_backbone(SETTINGS.backbone)
+    centre = grid_centre(SETTINGS)
+    misses: dict[float, list[float]] = {centre: [], AS_AN_IMAGE: []}
+    for y, x in [(70, 90), (150, 131), (101, 180), (40, 45), (185, 60), (120, 120)]:
+        dotted = part.copy()
+        dotted[y - 2:y + 3, x - 2:x + 3] = 255
+        features = patch_features(backbone, to_batch([part, dotted], backbone), "float32", SETTINGS.feature_norm_power)
+        change = np.linalg.norm(features[1] - features[0], axis=-1)[None]
+        for at, missed in misses.items():
+            placed = anomaly_maps(change, (224, 224), SETTINGS.map_sigma(), at)[0]
+            missed.append(float(np.hypot(*(np.unravel_index(placed.argmax(), placed.shape) - np.array([y, x])))))
+    registered, as_an_image = np.mean(misses[centre]), np.mean(misses[AS_AN_IMAGE])
+    assert registered <= 6.0, misses  # within a cell (measured 4.5 px on average)
+    assert as_an_image >= 2 * registered, misses  # unregistered: 11.5 px, the test can fail
+
+
+def test_registered_maps_cover_real_defects_better(data_root: Path) -> None:
+    root = data_root / "mpdd_resized512" / "metal_plate"
+    detector = Detector(fit_bank([read_rgb(image_files(root / "train" / "good")[0])], SETTINGS))
+    defective = image_files(root / "test" / "defect")[:8]
+    frames = [resize_to(read_rgb(path), detector.input_shape) for path in defective]
+    masks = [cv2.resize(read_rgb(root / "ground_truth" / "defect" / f"{path.stem}_mask.png")[:, :, 0],
+                        detector.input_shape[::-1], interpolation=cv2.INTER_NEAREST) > 0 for path in defective]
+    patch_scores = detector.index.patch_scores(detector.embedded_features(frames, {}))
+
+    def pixel_auroc(centre: float) -> float:
+        maps = anomaly_maps(patch_scores, detector.input_shape, SETTINGS.map_sigma(), centre)
+        return auroc(maps.ravel(), np.stack(masks).ravel())
+
+    registered, as_an_image = pixel_auroc(detector.grid_centre), pixel_auroc(AS_AN_IMAGE)
+    assert detector.grid_centre == pytest.approx(grid_centre(SETTINGS))
+    assert registered > as_an_image + 0.01, (registered, as_an_image)
