@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from inspectd.detector.scoring import PatchIndex, anomaly_maps, image_scores
+from inspectd.detector.scoring import PatchIndex, scores_and_maps
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
 from seeded_fits import runs_parser, seeded_detectors
@@ -54,9 +54,9 @@ def main() -> None:
                 parts.append(nearest(rows, np.ascontiguousarray(test[..., stage])) / scale)
             patch_maps = {"joint": nearest(bank.memory, test)} | {rule: f(parts) for rule, f in RULES.items()}
             for rule, patch_scores in patch_maps.items():
-                maps = anomaly_maps(patch_scores, shape, sigma, detector.grid_centre)
+                scores, maps = scores_and_maps(patch_scores, shape, sigma, detector.grid_centre, 1)
                 print(json.dumps({"category": name, "shots": shots, "seed": int(seed), "rule": rule,
-                                  "image_auroc": round(auroc(image_scores(maps, 1), category.test_labels), 4),
+                                  "image_auroc": round(auroc(scores, category.test_labels), 4),
                                   "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
 
 

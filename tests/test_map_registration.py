@@ -13,7 +13,7 @@ from inspectd.detector import Detector, fit_bank
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.registration import STRIDE, grid_centre
-from inspectd.detector.scoring import anomaly_maps
+from inspectd.detector.scoring import anomaly_maps, scores_and_maps
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.evaluation.metrics import auroc
 from inspectd.images import image_files, read_rgb
@@ -65,3 +65,13 @@ def test_registered_maps_cover_real_defects_better(data_root: Path) -> None:
     registered, as_an_image = pixel_auroc(detector.grid_centre), pixel_auroc(AS_AN_IMAGE)
     assert detector.grid_centre == pytest.approx(grid_centre(SETTINGS))
     assert registered > as_an_image + 0.01, (registered, as_an_image)
+
+
+def test_a_defect_in_the_first_cell_still_counts_in_the_image_score() -> None:
+    grid = np.zeros((1, 28, 28), np.float32)
+    grid[0, 0, 0] = 1.0  # the cell whose registered centre lies 7.75 px before the frame
+    centre = grid_centre(SETTINGS)
+    scores, maps = scores_and_maps(grid, (224, 224), SETTINGS.map_sigma(), centre, 1)
+    whole = anomaly_maps(grid, (224, 224), SETTINGS.map_sigma(), None)
+    assert scores[0] == whole.max()
+    assert maps.max() < 0.5 * scores[0]  # the registered frame has only its edge: the test can fail

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.search import patch_index
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 
@@ -49,8 +49,9 @@ def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdo
 
     def score(g: int) -> float:
         index = patch_index(memory[row_groups != g], settings.search)
-        maps = anomaly_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma(), centre)
-        return float(image_scores(maps, settings.score_top_k)[0])
+        scores, _ = scores_and_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma(),
+                                    centre, settings.score_top_k)
+        return float(scores[0])
 
     return np.array([score(g) for g in range(len(holdout_features))])
 

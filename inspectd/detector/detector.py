@@ -13,8 +13,7 @@ from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import (Region, anomaly_maps, calibrated_score, defect_regions,
-                                       image_scores, rejected)
+from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected, scores_and_maps
 from inspectd.detector.search import patch_index
 
 
@@ -68,8 +67,8 @@ class Detector:
         patch_scores = self.index.patch_scores(features)
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
-        maps = anomaly_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre)
-        scores = image_scores(maps, self.settings.score_top_k)
+        scores, maps = scores_and_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre,
+                                       self.settings.score_top_k)
         timings["postprocess"] = _ms_since(started)
         return scores, maps
 

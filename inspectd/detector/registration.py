@@ -32,20 +32,30 @@ CENTROID_CELLS = 2  # cells on each side of the strongest response in the centro
 
 def measure_grid_centre(backbone: FeatureBackbone, norm_power: float) -> float:
     """The input pixel (x and y) that patch-grid cell 0 describes: cell ``j`` describes ``STRIDE j + centre``."""
+    features = patch_features(backbone, to_batch(dot_frames(), backbone), "float32", norm_power)
+    return response_centre(np.linalg.norm(features[1:] - features[:1], axis=-1), STRIDE)
+
+
+def dot_frames() -> list[np.ndarray]:
+    """A grey frame, then one with a white 3x3 dot centred on each of ``PROBE_POSITIONS`` (x = y)."""
     grey = np.full((PROBE_SIZE, PROBE_SIZE, 3), 128, np.uint8)
     frames = [grey]
     for position in PROBE_POSITIONS:
         dotted = grey.copy()
         dotted[position - 1:position + 2, position - 1:position + 2] = 255
         frames.append(dotted)
-    features = patch_features(backbone, to_batch(frames, backbone), "float32", norm_power)
-    response = np.linalg.norm(features[1:] - features[:1], axis=-1)  # [dots, h, w]
+    return frames
+
+
+def response_centre(response: np.ndarray, stride: int) -> float:
+    """``response`` [dots, h, w]: how much each cell of a stride-``stride`` grid changed for each dot of
+    ``dot_frames`` -> the input pixel cell 0 is centred on, to a quarter pixel."""
     estimates = []
     for dot, position in zip(response, PROBE_POSITIONS):
         for profile in (dot.sum(0), dot.sum(1)):  # along x, along y
             peak = int(profile.argmax())
             cells = np.arange(max(peak - CENTROID_CELLS, 0), min(peak + CENTROID_CELLS + 1, len(profile)))
-            estimates.append(position - STRIDE * float((profile[cells] * cells).sum() / profile[cells].sum()))
+            estimates.append(position - stride * float((profile[cells] * cells).sum() / profile[cells].sum()))
     return round(float(np.mean(estimates)) * 4) / 4
 
 

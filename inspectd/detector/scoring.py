@@ -36,12 +36,14 @@ class PatchIndex:
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
 
 
-def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float) -> np.ndarray:
+def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float,
+                 centre: float | None) -> np.ndarray:
     """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling with cell ``j`` placed on
-    input pixel ``stride j + centre`` (detector/registration.py), then Gaussian smoothing. ``centre`` =
-    (stride - 1) / 2 is upsampling as an image does."""
+    input pixel ``stride j + centre`` (detector/registration.py), then Gaussian smoothing. ``centre`` None:
+    (stride - 1) / 2, upsampling as an image does, which keeps every cell inside the canvas."""
     height, width = (shape, shape) if isinstance(shape, int) else shape
     scale_x, scale_y = patch_scores.shape[2] / width, patch_scores.shape[1] / height
+    centre = (1 / scale_x - 1) / 2 if centre is None else centre
     to_cells = np.float32([[scale_x, 0, -centre * scale_x], [0, scale_y, -centre * scale_y]])  # pixel -> cell
     maps = np.empty((len(patch_scores), height, width), dtype=np.float32)
     for i, grid in enumerate(patch_scores):
@@ -49,6 +51,19 @@ def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: 
                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
         maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
     return maps
+
+
+def scores_and_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float,
+                    top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Patch-score grids [B, h, w] -> (image scores [B], anomaly maps [B, H, W] registered on ``centre``).
+
+    The image score is taken from the grid upsampled as an image, where every cell lies inside the canvas:
+    registered, the outermost cells can fall outside the frame (Lite0's first row and column, centred
+    7.75 px before it), and each cell is a patch of the frame that should count wherever its centre lies.
+    It is the score before registration; only where the map shows a defect moved (docs/results.md)."""
+    maps = anomaly_maps(patch_scores, shape, sigma, centre)
+    whole = anomaly_maps(patch_scores, shape, sigma, None)
+    return image_scores(whole, top_k), maps
 
 
 def image_scores(maps: np.ndarray, top_k: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
@@ -133,8 +133,8 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     features = np.concatenate([raw for raw, _ in golden_raw])
 
     def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        maps = anomaly_maps(model.patch_scores(batch), cache.shape, settings.map_sigma(), grid_centre(settings))
-        return image_scores(maps, settings.score_top_k), maps
+        return scores_and_maps(model.patch_scores(batch), cache.shape, settings.map_sigma(), grid_centre(settings),
+                               settings.score_top_k)
 
     if len(features) > 1:
         holdout = np.concatenate([image_level(Padim(np.delete(features, i, axis=0)), features[i:i + 1])[0]
