@@ -10,7 +10,11 @@ and the stride-16 stage resampled to the stride-8 grid, as in inspectd/detector/
   onto the stride-8 grid and appended to the stride-8 stage (a finer stage for thin defects);
 - ``x5``: block 5's 240-channel expansion (stride 8, before its strided depthwise conv) appended;
 - ``s32``: blocks 11-14's stride-32 output (192 channels) resampled onto the stride-16 grid and appended
-  to the stride-16 stage (coarser context).
+  to the stride-16 stage (coarser context);
+- ``aligned``: both stages shifted (bilinear, before pooling) so that after the stride-16 stage's resize
+  each cell of both describes input pixel ``8 j + 3.5``, the stages' own centres measured as
+  ``inspectd/detector/registration.py`` does for the joint vector (shipped: the stride-16 stage looks at a
+  point about 6 px above and left of the stride-8 stage's).
 ``--whiten A``: every patch vector is mapped through ``(x - mean) C^-1/2`` with ``C`` the covariance of
 the golden copies' patches shrunk towards a multiple of the identity by ``A`` (a Mahalanobis-like
 nearest-neighbour distance); ``--whiten -1`` only scales each channel to unit variance.
@@ -35,8 +39,11 @@ from torch.nn import functional
 
 import inspectd_plugins.backbones.efficientnet_lite0 as lite0
 from inspectd.detector.detector import Detector
+from inspectd.detector.backbone import FeatureBackbone
 from inspectd.detector.embedder import embed
+from inspectd.detector.features import to_batch
 from inspectd.detector.fit import fit_memory, scoring_bank
+from inspectd.detector.registration import dot_frames, response_centre
 from inspectd.evaluation.command import parse_ints, settings_from_options
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
@@ -45,6 +52,37 @@ from inspectd.evaluation.metrics import auroc
 from inspectd.images import read_rgb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def stage_centres(backbone) -> tuple[float, float]:
+    """The input pixel cell 0 of the shipped stride-8 and stride-16 stages is centred on (registration.py's
+    dot probe, on each raw stage)."""
+    stages = FeatureBackbone.__call__(backbone, to_batch(dot_frames(), backbone))
+    return tuple(response_centre((stage[1:] - stage[:1]).pow(2).sum(1).sqrt().numpy(), stride)
+                 for stage, stride in zip(stages, (8, 16)))
+
+
+def shifted(stage: torch.Tensor, cells: float) -> torch.Tensor:
+    """``stage`` [B, C, h, w] resampled so that cell ``k`` holds what was at ``k + cells`` (edges repeated)."""
+    def axis(count: int) -> torch.Tensor:
+        return (torch.arange(count, dtype=torch.float32) + cells) * 2.0 / max(count - 1, 1) - 1.0
+
+    ys, xs = torch.meshgrid(axis(stage.shape[-2]), axis(stage.shape[-1]), indexing="ij")
+    grid = torch.stack([xs, ys], -1).expand(len(stage), *xs.shape, 2)
+    return functional.grid_sample(stage, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def aligned_call() -> Callable:
+    """A ``__call__`` for EfficientNetLite0 (the ``aligned`` variant): the shipped stages, shifted."""
+    centres: list[tuple[float, float]] = []
+
+    def call(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not centres:
+            centres.append(stage_centres(self))
+        (centre8, centre16), (stride8, stride16) = centres[0], FeatureBackbone.__call__(self, batch)
+        # patch_features then resizes the stride-16 stage, its cell j reading cell j / 2 - 0.25
+        return shifted(stride8, (3.5 - centre8) / 8), shifted(stride16, (3.5 - centre16) / 16 + 0.25)
+    return call
 
 
 def variant_extract(variant: str) -> Callable:
@@ -107,7 +145,7 @@ def normalizer(kind: str, stage_dims: tuple[int, ...], reference: np.ndarray) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5", "s32"))
+    parser.add_argument("--variant", default="base", choices=("base", "s4", "s4m", "x5", "s32", "aligned"))
     parser.add_argument("--categories", required=True, help="comma-separated, under --data")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding the categories")
     parser.add_argument("--whiten", type=float, default=None)
@@ -120,7 +158,10 @@ def main() -> None:
     parser.add_argument("--seeds", default="0", help="comma-separated draws (METHOD.md section 6)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE detector setting")
     args = parser.parse_args()
-    lite0.EfficientNetLite0.extract = variant_extract(args.variant)  # before the backbone is built
+    if args.variant == "aligned":
+        lite0.EfficientNetLite0.__call__ = aligned_call()
+    else:
+        lite0.EfficientNetLite0.extract = variant_extract(args.variant)  # before the backbone is built
     settings = settings_from_options(args.overrides)
     for name in args.categories.split(","):
         category = load_category(args.data / name)
