@@ -37,7 +37,7 @@ def fitted_median_weight(detector: Detector) -> float:
     for group, features in enumerate(bank.holdout_features):
         rows = bank.memory[bank.row_groups != group]  # a single-group fit's rows are all -1: all of them
         patch_scores = patch_index(rows, settings.search).patch_scores(features[None])
-        flat = anomaly_maps(patch_scores, detector.input_shape, settings.map_sigma(), None).ravel()
+        flat = anomaly_maps(patch_scores, detector.input_shape, settings.map_sigma()).ravel()
         maxima.append(flat.max())
         medians.append(np.median(flat))
     if len(maxima) < 2 or np.ptp(medians) == 0:
@@ -51,8 +51,8 @@ def main() -> None:
     for name, category, test, shots, detectors in seeded_detectors(args):
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES} | {"max-fitted-median": []}
         for detector in detectors:
-            maps = anomaly_maps(detector.index.patch_scores(test), detector.input_shape, detector.settings.map_sigma(),
-                                None)  # the whole grid, as the image score sees it (scoring.scores_and_maps)
+            # the maps before registration moves them, as the image score sees them (scoring.scores_and_maps)
+            maps = anomaly_maps(detector.index.patch_scores(test), detector.input_shape, detector.settings.map_sigma())
             flat = maps.reshape(len(maps), -1)
             for rule, score in RULES.items():
                 per_rule[rule].append(auroc(score(flat), category.test_labels))

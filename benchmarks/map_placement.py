@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from seeded_fits import runs_parser, seeded_detectors
 
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.scoring import anomaly_maps, image_scores, registered
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
 
@@ -27,9 +27,10 @@ def main() -> None:
     for name, category, test, shots, detectors in seeded_detectors(args):
         for seed, detector in zip(args.seeds.split(","), detectors):
             patch_scores = detector.index.patch_scores(test)
+            whole = anomaly_maps(patch_scores, detector.input_shape, detector.settings.map_sigma())
             results = []
             for i, centre in enumerate([detector.grid_centre, *centres]):
-                maps = anomaly_maps(patch_scores, detector.input_shape, detector.settings.map_sigma(), centre)
+                maps = registered(whole, centre - 3.5)
                 pixel = _pixel_auroc(maps, category.test_masks)
                 results.append(f"{centre:g}{' (measured)' if i == 0 else ''}: "
                                f"{auroc(image_scores(maps, 1), category.test_labels):.3f}"

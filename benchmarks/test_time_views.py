@@ -18,7 +18,7 @@ import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.features import patch_features, resize_to, to_batch
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.scoring import anomaly_maps, image_scores, registered
 from inspectd.evaluation.features_cache import BATCH
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
@@ -38,7 +38,7 @@ def _view_maps(detector, features: np.ndarray, quarter_turns: int) -> np.ndarray
     turned pixel ``8 j + c``; turned back by 180 degrees that is pixel ``8 j + 7 - c`` of the frame."""
     grid = np.ascontiguousarray(np.rot90(detector.index.patch_scores(features), -quarter_turns, axes=(1, 2)))
     centre = detector.grid_centre if quarter_turns == 0 else 7.0 - detector.grid_centre
-    return anomaly_maps(grid, detector.input_shape, detector.settings.map_sigma(), centre)
+    return registered(anomaly_maps(grid, detector.input_shape, detector.settings.map_sigma()), centre - 3.5)
 
 
 def main() -> None:

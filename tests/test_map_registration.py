@@ -13,7 +13,7 @@ from inspectd.detector import Detector, fit_bank
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.registration import STRIDE, grid_centre
-from inspectd.detector.scoring import anomaly_maps, scores_and_maps
+from inspectd.detector.scoring import anomaly_maps, registered, scores_and_maps
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.evaluation.metrics import auroc
 from inspectd.images import image_files, read_rgb
@@ -22,12 +22,14 @@ AS_AN_IMAGE = (STRIDE - 1) / 2  # the centre that upsampling the grid as an imag
 SETTINGS = replace(DetectorSettings(), input_size=224, augmentations=AugmentationSet(rotations=4, gains=()))
 
 
-def test_placement_as_an_image_is_a_plain_resize_and_a_stride_more_is_one_cell() -> None:
+def test_maps_are_upsampled_as_an_image_and_registration_moves_them_by_the_offset() -> None:
     grid = np.random.default_rng(0).random((1, 28, 20)).astype(np.float32)
-    placed = anomaly_maps(grid, (224, 160), 0, AS_AN_IMAGE)[0]
-    np.testing.assert_array_equal(placed, cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR))
-    later = anomaly_maps(grid, (224, 160), 0, AS_AN_IMAGE + STRIDE)[0]
-    np.testing.assert_allclose(later[STRIDE:-STRIDE, STRIDE:-STRIDE], placed[:-2 * STRIDE, :-2 * STRIDE], atol=1e-6)
+    placed = anomaly_maps(grid, (224, 160), 0)
+    np.testing.assert_array_equal(placed[0], cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR))
+    earlier = registered(placed, -STRIDE)[0]  # one cell up and left
+    np.testing.assert_allclose(earlier[:-STRIDE, :-STRIDE], placed[0, STRIDE:, STRIDE:], atol=1e-6)
+    np.testing.assert_array_equal(earlier[-1], earlier[-STRIDE - 1])  # the uncovered edge repeats the last row
+    assert registered(placed, 0.0) is placed
 
 
 def test_a_dot_on_a_real_part_lights_the_map_where_it_was_drawn(data_root: Path) -> None:
@@ -42,11 +44,11 @@ def test_a_dot_on_a_real_part_lights_the_map_where_it_was_drawn(data_root: Path)
         features = patch_features(backbone, to_batch([part, dotted], backbone), "float32", SETTINGS.feature_norm_power)
         change = np.linalg.norm(features[1] - features[0], axis=-1)[None]
         for at, missed in misses.items():
-            placed = anomaly_maps(change, (224, 224), SETTINGS.map_sigma(), at)[0]
+            placed = registered(anomaly_maps(change, (224, 224), SETTINGS.map_sigma()), at - AS_AN_IMAGE)[0]
             missed.append(float(np.hypot(*(np.unravel_index(placed.argmax(), placed.shape) - np.array([y, x])))))
-    registered, as_an_image = np.mean(misses[centre]), np.mean(misses[AS_AN_IMAGE])
-    assert registered <= 6.0, misses  # within a cell (measured 4.5 px on average)
-    assert as_an_image >= 2 * registered, misses  # unregistered: 11.5 px, the test can fail
+    miss, miss_unregistered = np.mean(misses[centre]), np.mean(misses[AS_AN_IMAGE])
+    assert miss <= 6.0, misses  # within a cell (measured 4.5 px on average)
+    assert miss_unregistered >= 2 * miss, misses  # unregistered: 11.5 px, the test can fail
 
 
 def test_registered_maps_cover_real_defects_better(data_root: Path) -> None:
@@ -59,12 +61,12 @@ def test_registered_maps_cover_real_defects_better(data_root: Path) -> None:
     patch_scores = detector.index.patch_scores(detector.embedded_features(frames, {}))
 
     def pixel_auroc(centre: float) -> float:
-        maps = anomaly_maps(patch_scores, detector.input_shape, SETTINGS.map_sigma(), centre)
+        maps = registered(anomaly_maps(patch_scores, detector.input_shape, SETTINGS.map_sigma()), centre - AS_AN_IMAGE)
         return auroc(maps.ravel(), np.stack(masks).ravel())
 
-    registered, as_an_image = pixel_auroc(detector.grid_centre), pixel_auroc(AS_AN_IMAGE)
+    placed_right, unregistered = pixel_auroc(detector.grid_centre), pixel_auroc(AS_AN_IMAGE)
     assert detector.grid_centre == pytest.approx(grid_centre(SETTINGS))
-    assert registered > as_an_image + 0.01, (registered, as_an_image)
+    assert placed_right > unregistered + 0.01, (placed_right, unregistered)
 
 
 def test_a_defect_in_the_first_cell_still_counts_in_the_image_score() -> None:
@@ -72,6 +74,6 @@ def test_a_defect_in_the_first_cell_still_counts_in_the_image_score() -> None:
     grid[0, 0, 0] = 1.0  # the cell whose registered centre lies 7.75 px before the frame
     centre = grid_centre(SETTINGS)
     scores, maps = scores_and_maps(grid, (224, 224), SETTINGS.map_sigma(), centre, 1)
-    whole = anomaly_maps(grid, (224, 224), SETTINGS.map_sigma(), None)
+    whole = anomaly_maps(grid, (224, 224), SETTINGS.map_sigma())
     assert scores[0] == whole.max()
     assert maps.max() < 0.5 * scores[0]  # the registered frame has only its edge: the test can fail

@@ -36,34 +36,44 @@ class PatchIndex:
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
 
 
-def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float,
-                 centre: float | None) -> np.ndarray:
-    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling with cell ``j`` placed on
-    input pixel ``stride j + centre`` (detector/registration.py), then Gaussian smoothing. ``centre`` None:
-    (stride - 1) / 2, upsampling as an image does, which keeps every cell inside the canvas."""
+def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float) -> np.ndarray:
+    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling then Gaussian smoothing.
+    Cells are placed as an image's pixels are (cell ``j`` on pixel ``stride j + (stride - 1) / 2``), so every
+    cell lies inside the canvas; ``registered`` moves the result to where the cells really look."""
     height, width = (shape, shape) if isinstance(shape, int) else shape
-    scale_x, scale_y = patch_scores.shape[2] / width, patch_scores.shape[1] / height
-    centre = (1 / scale_x - 1) / 2 if centre is None else centre
-    to_cells = np.float32([[scale_x, 0, -centre * scale_x], [0, scale_y, -centre * scale_y]])  # pixel -> cell
     maps = np.empty((len(patch_scores), height, width), dtype=np.float32)
     for i, grid in enumerate(patch_scores):
-        upsampled = cv2.warpAffine(grid.astype(np.float32), to_cells, (width, height),
-                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        upsampled = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
     return maps
 
 
+def registered(maps: np.ndarray, offset: float) -> np.ndarray:
+    """Maps [B, H, W] with their content moved by ``offset`` pixels along x and y (bilinear; the edge values
+    repeated into what the move uncovers). ``offset``: the grid's measured cell centre minus the centre
+    ``anomaly_maps`` assumes (detector/registration.py)."""
+    if offset == 0:
+        return maps
+    height, width = maps.shape[1:]
+    move = np.float32([[1, 0, offset], [0, 1, offset]])
+    moved = np.empty_like(maps)
+    for i, one in enumerate(maps):
+        moved[i] = cv2.warpAffine(one, move, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return moved
+
+
 def scores_and_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float,
                     top_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Patch-score grids [B, h, w] -> (image scores [B], anomaly maps [B, H, W] registered on ``centre``).
+    """Patch-score grids [B, h, w] -> (image scores [B], anomaly maps [B, H, W] registered on ``centre``, the
+    input pixel the grid's cell 0 describes).
 
-    The image score is taken from the grid upsampled as an image, where every cell lies inside the canvas:
-    registered, the outermost cells can fall outside the frame (Lite0's first row and column, centred
-    7.75 px before it), and each cell is a patch of the frame that should count wherever its centre lies.
-    It is the score before registration; only where the map shows a defect moved (docs/results.md)."""
-    maps = anomaly_maps(patch_scores, shape, sigma, centre)
-    whole = anomaly_maps(patch_scores, shape, sigma, None)
-    return image_scores(whole, top_k), maps
+    The image score is taken before the map is moved, while every cell lies inside the canvas: moved,
+    the outermost cells can leave the frame (Lite0's first row and column, centred 7.75 px before it), and
+    each cell is a patch of the frame that should count wherever its centre lies. It is the score before
+    registration; only where the map shows a defect moved (docs/results.md, "Map registration")."""
+    whole = anomaly_maps(patch_scores, shape, sigma)
+    stride = whole.shape[2] / patch_scores.shape[2]
+    return image_scores(whole, top_k), registered(whole, centre - (stride - 1) / 2)
 
 
 def image_scores(maps: np.ndarray, top_k: int) -> np.ndarray:
