@@ -19,8 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import scores_and_maps
+from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.search import patch_index
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 
@@ -45,13 +44,10 @@ def holdout_groups(n_goldens: int, copies_per_golden: int, gain_copies: int) -> 
 def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
                                settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
     """Score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
-    centre = grid_centre(settings)
-
     def score(g: int) -> float:
         index = patch_index(memory[row_groups != g], settings.search)
-        scores, _ = scores_and_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma(),
-                                    centre, settings.score_top_k)
-        return float(scores[0])
+        maps = anomaly_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma())
+        return float(image_scores(maps, settings.score_top_k)[0])
 
     return np.array([score(g) for g in range(len(holdout_features))])
 
