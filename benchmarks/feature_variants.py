@@ -38,8 +38,8 @@ import torch
 from torch.nn import functional
 
 import inspectd_plugins.backbones.efficientnet_lite0 as lite0
-from inspectd.detector.detector import Detector
 from inspectd.detector.backbone import FeatureBackbone
+from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import to_batch
 from inspectd.detector.fit import fit_memory, scoring_bank

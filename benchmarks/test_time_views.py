@@ -1,5 +1,5 @@
 """Image and pixel AUROC when each test frame is also scored turned by 180 degrees (a test-time view), its
-map turned back and averaged with the frame's (docs/results.md, "Test-time views").
+map turned back and averaged with the frame's (docs/results.md, "Map registration").
 
     OMP_NUM_THREADS=1 python benchmarks/test_time_views.py --categories mvtec_ad/screw,visa/fryum \
         [--shots 1,4] [--seeds 0,1,2]
