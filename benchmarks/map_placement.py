@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from seeded_fits import runs_parser, seeded_detectors
 
+from inspectd.detector.registration import STRIDE
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
@@ -30,7 +31,7 @@ def main() -> None:
             whole = anomaly_maps(patch_scores, detector.input_shape, detector.settings.map_sigma())
             results = []
             for i, centre in enumerate([detector.grid_centre, *centres]):
-                maps = registered(whole, centre - 3.5)
+                maps = registered(whole, centre, STRIDE)
                 pixel = _pixel_auroc(maps, category.test_masks)
                 results.append(f"{centre:g}{' (measured)' if i == 0 else ''}: "
                                f"{auroc(image_scores(maps, 1), category.test_labels):.3f}"

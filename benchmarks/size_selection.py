@@ -25,8 +25,7 @@ from inspectd.detector.calibration import holdout_groups
 from inspectd.detector.detector import Detector
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import scores_and_maps
+from inspectd.detector.scoring import anomaly_maps, image_scores
 from inspectd.detector.search import patch_index
 from inspectd.evaluation.command import parse_ints, settings_from_options
 from inspectd.evaluation.dataset import draw_shots, load_category
@@ -83,8 +82,8 @@ def synthetic_auroc(cache: FeatureCache, settings, fitted, goldens: list[np.ndar
             frames = [image, *synthetic_defects(image, rng)]
             batch = to_batch([rotate(resize_to(f, cache.shape), angles[pose]) for f in frames], cache.backbone)
             features = patch_features(cache.backbone, batch, settings.precision, settings.feature_norm_power)
-            scores, _ = scores_and_maps(index.patch_scores(features), cache.shape, settings.map_sigma(),
-                                        grid_centre(settings), settings.score_top_k)
+            maps = anomaly_maps(index.patch_scores(features), cache.shape, settings.map_sigma())
+            scores = image_scores(maps, settings.score_top_k)
             clean.append(scores[0])
             defective.extend(scores[1:])
     return auroc(np.r_[clean, defective], np.r_[np.zeros(len(clean)), np.ones(len(defective))])

@@ -18,6 +18,7 @@ import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.features import patch_features, resize_to, to_batch
+from inspectd.detector.registration import STRIDE
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
 from inspectd.evaluation.features_cache import BATCH
 from inspectd.evaluation.harness import _pixel_auroc
@@ -37,8 +38,8 @@ def _view_maps(detector, features: np.ndarray, quarter_turns: int) -> np.ndarray
     """Anomaly maps of a view's features, turned back onto the frame. A cell of the turned grid describes the
     turned pixel ``8 j + c``; turned back by 180 degrees that is pixel ``8 j + 7 - c`` of the frame."""
     grid = np.ascontiguousarray(np.rot90(detector.index.patch_scores(features), -quarter_turns, axes=(1, 2)))
-    centre = detector.grid_centre if quarter_turns == 0 else 7.0 - detector.grid_centre
-    return registered(anomaly_maps(grid, detector.input_shape, detector.settings.map_sigma()), centre - 3.5)
+    centre = detector.grid_centre if quarter_turns == 0 else STRIDE - 1 - detector.grid_centre
+    return registered(anomaly_maps(grid, detector.input_shape, detector.settings.map_sigma()), centre, STRIDE)
 
 
 def main() -> None:

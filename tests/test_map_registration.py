@@ -25,10 +25,10 @@ def test_maps_are_upsampled_as_an_image_and_registration_moves_them_by_the_offse
     grid = np.random.default_rng(0).random((1, 28, 20)).astype(np.float32)
     placed = anomaly_maps(grid, (224, 160), 0)
     np.testing.assert_array_equal(placed[0], cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR))
-    earlier = registered(placed, -STRIDE)[0]  # one cell up and left
+    earlier = registered(placed, AS_AN_IMAGE - STRIDE, STRIDE)[0]  # one cell up and left
     np.testing.assert_allclose(earlier[:-STRIDE, :-STRIDE], placed[0, STRIDE:, STRIDE:], atol=1e-6)
     np.testing.assert_array_equal(earlier[-1], earlier[-STRIDE - 1])  # the uncovered edge repeats the last row
-    assert registered(placed, 0.0) is placed
+    assert registered(placed, AS_AN_IMAGE, STRIDE) is placed
 
 
 def test_a_dot_on_a_real_part_lights_the_map_where_it_was_drawn(data_root: Path) -> None:
@@ -43,7 +43,7 @@ def test_a_dot_on_a_real_part_lights_the_map_where_it_was_drawn(data_root: Path)
         features = patch_features(backbone, to_batch([part, dotted], backbone), "float32", SETTINGS.feature_norm_power)
         change = np.linalg.norm(features[1] - features[0], axis=-1)[None]
         for at, missed in misses.items():
-            placed = registered(anomaly_maps(change, (224, 224), SETTINGS.map_sigma()), at - AS_AN_IMAGE)[0]
+            placed = registered(anomaly_maps(change, (224, 224), SETTINGS.map_sigma()), at, STRIDE)[0]
             missed.append(float(np.hypot(*(np.unravel_index(placed.argmax(), placed.shape) - np.array([y, x])))))
     miss, miss_unregistered = np.mean(misses[centre]), np.mean(misses[AS_AN_IMAGE])
     assert miss <= 6.0, misses  # within a cell (measured 4.5 px on average)

@@ -48,10 +48,11 @@ def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: 
     return maps
 
 
-def registered(maps: np.ndarray, offset: float) -> np.ndarray:
-    """Maps [B, H, W] with their content moved by ``offset`` pixels along x and y (bilinear; the edge values
-    repeated into what the move uncovers). ``offset``: the grid's measured cell centre minus the centre
-    ``anomaly_maps`` assumes (detector/registration.py)."""
+def registered(maps: np.ndarray, centre: float, stride: float) -> np.ndarray:
+    """Maps [B, H, W] from ``anomaly_maps`` of a stride-``stride`` grid, moved so that cell ``j`` lies on pixel
+    ``stride j + centre`` instead of ``stride j + (stride - 1) / 2`` along x and y (bilinear; the edge values
+    repeated into what the move uncovers). ``centre``: the grid's measured one (detector/registration.py)."""
+    offset = centre - (stride - 1) / 2
     if offset == 0:
         return maps
     height, width = maps.shape[1:]
@@ -72,8 +73,7 @@ def scores_and_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigm
     each cell is a patch of the frame that should count wherever its centre lies. It is the score before
     registration; only where the map shows a defect moved (docs/results.md, "Map registration")."""
     whole = anomaly_maps(patch_scores, shape, sigma)
-    stride = whole.shape[2] / patch_scores.shape[2]
-    return image_scores(whole, top_k), registered(whole, centre - (stride - 1) / 2)
+    return image_scores(whole, top_k), registered(whole, centre, whole.shape[2] / patch_scores.shape[2])
 
 
 def image_scores(maps: np.ndarray, top_k: int) -> np.ndarray:
