@@ -1,4 +1,4 @@
-"""The packaged Lite0 weights are the expected file and still classify real photos correctly."""
+"""The packaged Lite weights are the expected files and still classify real photos correctly."""
 
 from __future__ import annotations
 
@@ -9,36 +9,57 @@ import skimage.data
 import torch
 
 from inspectd.detector.backbone import BackboneError, get_backbone, sha256_file
-from inspectd_plugins.backbones.efficientnet_lite0 import WEIGHTS_SHA256, EfficientNetLite0, default_weights_path
+from inspectd_plugins.backbones.efficientnet_lite import (EfficientNetLite0, EfficientNetLite1, EfficientNetLite2,
+                                                          _EfficientNetLite)
 
 CAT_IDS = {281, 282, 283, 284, 285}
 ESPRESSO_IDS = {967, 968, 504}
+LITES = [EfficientNetLite0, EfficientNetLite1, EfficientNetLite2]
 
 
-def top3(image: np.ndarray) -> set[int]:
-    backbone = get_backbone("efficientnet_lite0")
+def top3(name: str, image: np.ndarray) -> set[int]:
+    backbone = get_backbone(name)
     resized = cv2.resize(image, (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     batch = (torch.from_numpy(resized).permute(2, 0, 1)[None] - 0.5) / 0.5
     with torch.inference_mode():
         return set(backbone.net(batch).topk(3).indices[0].tolist())
 
 
-def test_packaged_weights_hash() -> None:
-    assert sha256_file(default_weights_path()) == WEIGHTS_SHA256
+@pytest.mark.parametrize("lite", LITES, ids=lambda lite: lite.name)
+def test_packaged_weights_hash(lite) -> None:
+    assert sha256_file(lite.default_weights_path()) == lite.weights_sha256_expected
 
 
-def test_chelsea_is_a_cat_and_coffee_an_espresso() -> None:
-    assert top3(skimage.data.chelsea()) & CAT_IDS
-    assert top3(skimage.data.coffee()) & ESPRESSO_IDS
+@pytest.mark.parametrize("lite", LITES, ids=lambda lite: lite.name)
+def test_chelsea_is_a_cat_and_coffee_an_espresso(lite) -> None:
+    """The net built from the width and depth scale loads its state dict strictly and still classifies."""
+    assert top3(lite.name, skimage.data.chelsea()) & CAT_IDS
+    assert top3(lite.name, skimage.data.coffee()) & ESPRESSO_IDS
+
+
+@pytest.mark.parametrize(("lite", "channels", "grids"), [
+    (EfficientNetLite0, (40, 112), (28, 14)), (EfficientNetLite2, (48, 120), (28, 14))], ids=["lite0", "lite2"])
+def test_feature_stages_are_stride_8_and_16(lite, channels: tuple[int, int], grids: tuple[int, int]) -> None:
+    stride8, stride16 = get_backbone(lite.name)(torch.zeros(1, 3, 224, 224))
+    assert get_backbone(lite.name).channels == channels
+    assert stride8.shape == (1, channels[0], grids[0], grids[0]) and stride16.shape == (1, channels[1], grids[1], grids[1])
 
 
 def test_altered_weights_are_refused(tmp_path) -> None:
     altered = tmp_path / "lite0.pth"
-    data = bytearray(default_weights_path().read_bytes())
+    data = bytearray(EfficientNetLite0.default_weights_path().read_bytes())
     data[-100] ^= 0xFF
     altered.write_bytes(bytes(data))
     with pytest.raises(BackboneError, match="sha256"):
         EfficientNetLite0(altered)
+
+
+def test_a_lite_variant_without_its_package_names_the_package() -> None:
+    class NotInstalled(_EfficientNetLite):
+        name = "efficientnet_lite9"
+
+    with pytest.raises(BackboneError, match="efficientnet-lite9-pytorch-model"):
+        NotInstalled()
 
 
 @pytest.mark.parametrize("name", ["resnet18", "wide_resnet50_2"])
