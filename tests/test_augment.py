@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspectd.detector.augment import augmented_copies, brighten
+from inspectd.detector.augment import augmented_copies, brighten, rotate, rotation_matrix
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.images import image_files, read_rgb
 
@@ -39,3 +39,15 @@ def test_gains_round_trip_through_settings_dicts() -> None:
     settings = DetectorSettings().with_overrides({"augmentations": {"gains": [1.3, 0.77]}})
     assert settings.augmentations.gains == (1.3, 0.77)
     assert DetectorSettings.from_dict(settings.to_dict()) == settings
+
+
+def test_rotation_matrix_says_where_rotate_puts_a_pixel(data_root: Path) -> None:
+    """A bright dot on a real, non-square frame lands where the matrix sends it (the benchmarks' patch
+    correspondences between a golden and its rotated copies rely on this)."""
+    image = _golden(data_root)[:300, :200] // 2  # the part dimmed, so that the dot is the one brightest spot
+    image[100:103, 60:63] = 255
+    for degrees in (15.0, 90.0, 200.0):
+        moved = rotate(image, degrees).astype(np.float32).sum(2)
+        x, y = rotation_matrix(image.shape[:2], degrees) @ np.array([61.0, 101.0, 1.0])
+        row, col = np.unravel_index(moved.argmax(), moved.shape)
+        assert abs(col - x) <= 1.5 and abs(row - y) <= 1.5, (degrees, (col, row), (x, y))

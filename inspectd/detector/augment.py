@@ -8,12 +8,17 @@ import numpy as np
 from inspectd.detector.settings import AugmentationSet
 
 
+def rotation_matrix(shape: tuple[int, int], degrees: float) -> np.ndarray:
+    """2x3 matrix taking a pixel of an image of ``shape`` (height, width) to where ``rotate`` puts it."""
+    height, width = shape
+    return cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
+
+
 def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     if degrees % 360 == 0:
         return image
     height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
-    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+    return cv2.warpAffine(image, rotation_matrix((height, width), degrees), (width, height), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT_101)
 
 
