@@ -20,8 +20,8 @@ import faiss
 import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
+from inspectd.detector.calibration import leave_one_group_out_grids
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
-from inspectd.detector.search import patch_index
 from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
 
@@ -41,10 +41,8 @@ def row_scales(memory: np.ndarray, row_groups: np.ndarray) -> np.ndarray:
 
 def position_baseline(detector) -> np.ndarray:
     """[h, w] mean score of each grid cell over the hold-out groups, each against the other groups' rows."""
-    bank, settings = detector.bank, detector.settings
-    grids = [patch_index(bank.memory[bank.row_groups != g], settings.search).patch_scores(bank.holdout_features[g:g + 1])[0]
-             for g in range(len(bank.holdout_features))]
-    return np.mean(grids, axis=0)
+    bank = detector.bank
+    return leave_one_group_out_grids(bank.memory, bank.row_groups, bank.holdout_features, detector.settings.search).mean(0)
 
 
 def rule_grids(detector, test: np.ndarray) -> dict[str, np.ndarray]:

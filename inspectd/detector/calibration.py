@@ -41,15 +41,18 @@ def holdout_groups(n_goldens: int, copies_per_golden: int, gain_copies: int) -> 
     return np.r_[np.arange(poses), np.zeros(gain_copies, dtype=int)]
 
 
+def leave_one_group_out_grids(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
+                              search: str) -> np.ndarray:
+    """Patch-score grid [G, h, w] of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
+    return np.concatenate([patch_index(memory[row_groups != g], search).patch_scores(holdout_features[g:g + 1])
+                           for g in range(len(holdout_features))])
+
+
 def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
                                settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
-    """Score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
-    def score(g: int) -> float:
-        index = patch_index(memory[row_groups != g], settings.search)
-        maps = anomaly_maps(index.patch_scores(holdout_features[g:g + 1]), shape, settings.map_sigma())
-        return float(image_scores(maps, settings.score_top_k)[0])
-
-    return np.array([score(g) for g in range(len(holdout_features))])
+    """Image score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
+    grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
+    return image_scores(anomaly_maps(grids, shape, settings.map_sigma()), settings.score_top_k).astype(np.float64)
 
 
 def threshold_from_scores(holdout_scores: np.ndarray, target_false_reject: float) -> float:
