@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
-from inspectd.detector.scoring import anomaly_maps
+from inspectd.detector.scoring import anomaly_maps, registered
 from inspectd.evaluation.metrics import auroc
 
 
@@ -31,11 +31,13 @@ def main() -> None:
         near = {False: [], True: []}
         whole_auroc, inner_auroc = [], []
         for detector in detectors:
-            distances = edge_distances(detector.score_maps(test, {})[1])
+            grids = detector.index.patch_scores(test)
+            # the image score is taken from the unregistered map, where the defect is shown from the registered one
+            unregistered = anomaly_maps(grids, detector.input_shape, detector.settings.map_sigma())
+            distances = edge_distances(registered(unregistered, detector.grid_centre,
+                                                  unregistered.shape[2] / grids.shape[2]))
             for defective in (False, True):
                 near[defective].append(float(np.mean(distances[labels == defective] < args.edge)))
-            unregistered = anomaly_maps(detector.index.patch_scores(test), detector.input_shape,
-                                        detector.settings.map_sigma())  # the map the image score is taken from
             inner = unregistered[:, args.edge:-args.edge, args.edge:-args.edge]
             whole_auroc.append(auroc(unregistered.reshape(len(test), -1).max(1), labels))
             inner_auroc.append(auroc(inner.reshape(len(test), -1).max(1), labels))
