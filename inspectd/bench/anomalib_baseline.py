@@ -27,10 +27,10 @@ from inspectd.bench.reference import NchwBackbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.features import compress_magnitude, resize_to, to_batch
-from inspectd_plugins.backbones.efficientnet_lite import feature_blocks, scaled_stages
+from inspectd_plugins.backbones.efficientnet_lite import EfficientNetLite0, feature_blocks, scaled_stages
 
 # Lite0's stride-8 and stride-16 stages as FX node names of the plugin's ``net`` (the bench's only backbone).
-LAYERS = tuple(f"_blocks.{block}" for block in feature_blocks(scaled_stages(width=1.0, depth=1.0)))
+LAYERS = tuple(f"_blocks.{block}" for block in feature_blocks(scaled_stages(EfficientNetLite0.width, EfficientNetLite0.depth)))
 
 
 def anomalib_version() -> str | None:
