@@ -17,11 +17,12 @@ def _golden(data_root: Path) -> np.ndarray:
 
 def test_copies_come_in_a_fixed_order_after_the_image_itself(data_root: Path) -> None:
     image = _golden(data_root)
-    augmentations = AugmentationSet(rotations=4, hflip=True, shifts=(4,), gains=(1.3, 0.77))
+    augmentations = AugmentationSet(rotations=4, hflip=True, shifts=(4,), scales=(1.1,), gains=(1.3, 0.77))
     copies = augmented_copies(image, augmentations)
-    assert len(copies) == 4 * 2 + 2 + 2  # rotations, each also mirrored; a shift along x and y; two gains
+    assert len(copies) == 4 * 2 + 2 + 1 + 2  # rotations, each also mirrored; a shift along x and y; a zoom; two gains
     assert copies[0] is image
     np.testing.assert_array_equal(copies[4], image[:, ::-1])
+    np.testing.assert_array_equal(copies[-3], rotate(image, 0.0, 1.1))
     np.testing.assert_array_equal(copies[-2], brighten(image, 1.3))
     assert all(copy.shape == image.shape and copy.dtype == np.uint8 for copy in copies)
 
@@ -46,8 +47,8 @@ def test_rotation_matrix_says_where_rotate_puts_a_pixel(data_root: Path) -> None
     correspondences between a golden and its rotated copies rely on this)."""
     image = _golden(data_root)[:300, :200] // 2  # the part dimmed, so that the dot is the one brightest spot
     image[100:103, 60:63] = 255
-    for degrees in (15.0, 90.0, 200.0):
-        moved = rotate(image, degrees).astype(np.float32).sum(2)
-        x, y = rotation_matrix(image.shape[:2], degrees) @ np.array([61.0, 101.0, 1.0])
+    for degrees, scale in ((15.0, 1.0), (90.0, 1.0), (200.0, 1.0), (0.0, 1.1), (30.0, 0.9)):
+        moved = rotate(image, degrees, scale).astype(np.float32).sum(2)
+        x, y = rotation_matrix(image.shape[:2], degrees, scale) @ np.array([61.0, 101.0, 1.0])
         row, col = np.unravel_index(moved.argmax(), moved.shape)
-        assert abs(col - x) <= 1.5 and abs(row - y) <= 1.5, (degrees, (col, row), (x, y))
+        assert abs(col - x) <= 1.5 and abs(row - y) <= 1.5, (degrees, scale, (col, row), (x, y))

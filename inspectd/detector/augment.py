@@ -8,18 +8,19 @@ import numpy as np
 from inspectd.detector.settings import AugmentationSet
 
 
-def rotation_matrix(shape: tuple[int, int], degrees: float) -> np.ndarray:
+def rotation_matrix(shape: tuple[int, int], degrees: float, scale: float = 1.0) -> np.ndarray:
     """2x3 matrix taking a pixel of an image of ``shape`` (height, width) to where ``rotate`` puts it."""
     height, width = shape
-    return cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, 1.0)
+    return cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, scale)
 
 
-def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
-    if degrees % 360 == 0:
+def rotate(image: np.ndarray, degrees: float, scale: float = 1.0) -> np.ndarray:
+    """The image turned by ``degrees`` and zoomed by ``scale`` about its centre, the uncovered corners mirrored."""
+    if degrees % 360 == 0 and scale == 1.0:
         return image
     height, width = image.shape[:2]
-    return cv2.warpAffine(image, rotation_matrix((height, width), degrees), (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.warpAffine(image, rotation_matrix((height, width), degrees, scale), (width, height),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
 def shift(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -40,5 +41,6 @@ def augmented_copies(image: np.ndarray, augmentations: AugmentationSet) -> list[
         copies += [np.ascontiguousarray(c[::-1]) for c in copies]
     for offset in augmentations.shifts:
         copies += [shift(image, offset, 0), shift(image, 0, offset)]
+    copies += [rotate(image, 0.0, factor) for factor in augmentations.scales]
     copies += [brighten(image, gain) for gain in augmentations.gains]
     return copies
