@@ -29,7 +29,8 @@ def golden_folder(data_root: Path, tmp_path: Path) -> Path:
 
 def test_refit_takes_banks_dir_and_detector_settings_from_config(data_root, tmp_path) -> None:
     banks = tmp_path / "banks"
-    config = write_config(tmp_path / "line.yaml", banks, {"input_size": 128, "augmentations": {"rotations": 2}})
+    config = write_config(tmp_path / "line.yaml", banks, {"input_size": 128, "augmentations": {"rotations": 2},
+                                                              "roi": [0.1, 0.0, 0.9, 1.0]})
     outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(golden_folder(data_root, tmp_path)),
                                        "--config", str(config), "--set", "augmentations.hflip=true"])
     assert outcome.exit_code == 0, outcome.output
@@ -37,6 +38,7 @@ def test_refit_takes_banks_dir_and_detector_settings_from_config(data_root, tmp_
     assert manifest["settings"]["input_size"] == 128
     assert manifest["settings"]["augmentations"]["rotations"] == 2
     assert manifest["settings"]["augmentations"]["hflip"] is True  # --set wins over the config
+    assert manifest["settings"]["roi"] == [0.1, 0.0, 0.9, 1.0]
 
 
 def test_refit_names_the_bad_detector_key(data_root, tmp_path) -> None:
@@ -45,4 +47,13 @@ def test_refit_names_the_bad_detector_key(data_root, tmp_path) -> None:
                                        "--config", str(config)])
     assert outcome.exit_code == 2
     assert "products.bottle.detector: unknown detector setting 'augmentations.rotatons'" in outcome.output
+    assert not (tmp_path / "banks").exists()
+
+
+def test_refit_names_a_bad_region_of_interest(data_root, tmp_path) -> None:
+    config = write_config(tmp_path / "line.yaml", tmp_path / "banks", {"roi": [0.6, 0.0, 0.2, 1.0]})
+    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(golden_folder(data_root, tmp_path)),
+                                       "--config", str(config)])
+    assert outcome.exit_code == 2
+    assert "products.bottle.detector: roi must be [left, top, right, bottom]" in outcome.output
     assert not (tmp_path / "banks").exists()

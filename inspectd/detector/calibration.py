@@ -19,7 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from inspectd.detector.scoring import anomaly_maps, image_scores
+from inspectd.detector.registration import grid_centre
+from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.search import patch_index
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 
@@ -52,7 +53,9 @@ def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdo
                                settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
     """Image score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
     grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
-    return image_scores(anomaly_maps(grids, shape, settings.map_sigma()), settings.score_top_k).astype(np.float64)
+    scores, _ = scores_and_maps(grids, shape, settings.map_sigma(), grid_centre(settings), settings.score_top_k,
+                                settings.roi)
+    return scores.astype(np.float64)
 
 
 def threshold_from_scores(holdout_scores: np.ndarray, target_false_reject: float) -> float:

@@ -68,7 +68,7 @@ class Detector:
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
         scores, maps = scores_and_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre,
-                                       self.settings.score_top_k)
+                                       self.settings.score_top_k, self.settings.roi)
         timings["postprocess"] = _ms_since(started)
         return scores, maps
 

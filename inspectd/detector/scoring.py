@@ -9,6 +9,8 @@ import cv2
 import faiss
 import numpy as np
 
+from inspectd.detector.settings import WHOLE_FRAME
+
 
 @dataclass(frozen=True)
 class Region:
@@ -52,7 +54,7 @@ def registered(maps: np.ndarray, centre: float, stride: float) -> np.ndarray:
     """Maps [B, H, W] from ``anomaly_maps`` of a stride-``stride`` grid, moved so that cell ``j`` lies on pixel
     ``stride j + centre`` instead of ``stride j + (stride - 1) / 2`` along x and y (bilinear; the edge values
     repeated into what the move uncovers). ``centre``: the grid's measured one (detector/registration.py)."""
-    offset = centre - (stride - 1) / 2
+    offset = registration_offset(centre, stride)
     if offset == 0:
         return maps
     height, width = maps.shape[1:]
@@ -63,17 +65,48 @@ def registered(maps: np.ndarray, centre: float, stride: float) -> np.ndarray:
     return moved
 
 
+def registration_offset(centre: float, stride: float) -> float:
+    """Pixels by which ``registered`` moves a map along x and y."""
+    return centre - (stride - 1) / 2
+
+
 def scores_and_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float,
-                    top_k: int) -> tuple[np.ndarray, np.ndarray]:
+                    top_k: int, roi: tuple[float, float, float, float] = WHOLE_FRAME) -> tuple[np.ndarray, np.ndarray]:
     """Patch-score grids [B, h, w] -> (image scores [B], anomaly maps [B, H, W] registered on ``centre``, the
     input pixel the grid's cell 0 describes).
 
     The image score is taken before the map is moved, while every cell lies inside the canvas: moved,
     the outermost cells can leave the frame (Lite0's first row and column, centred 7.75 px before it), and
     each cell is a patch of the frame that should count wherever its centre lies. It is the score before
-    registration; only where the map shows a defect moved (docs/results.md, "Map registration")."""
+    registration; only where the map shows a defect moved (docs/results.md, "Map registration").
+    With a region of interest (``roi``, shares of the frame) the score counts the unmoved map's pixels that the
+    move puts inside it, and the moved map is 0 outside it."""
     whole = anomaly_maps(patch_scores, shape, sigma)
-    return image_scores(whole, top_k), registered(whole, centre, whole.shape[2] / patch_scores.shape[2])
+    stride = whole.shape[2] / patch_scores.shape[2]
+    maps = registered(whole, centre, stride)
+    if roi == WHOLE_FRAME:
+        return image_scores(whole, top_k), maps
+    rows, columns = roi_window(whole.shape[1:], roi, registration_offset(centre, stride))
+    scores = image_scores(np.ascontiguousarray(whole[:, rows, columns]), top_k)
+    rows, columns = roi_window(maps.shape[1:], roi, 0.0)
+    inside = np.zeros(maps.shape[1:], bool)
+    inside[rows, columns] = True
+    maps[:, ~inside] = 0.0
+    return scores, maps
+
+
+def roi_window(shape: tuple[int, int], roi: tuple[float, float, float, float], offset: float) -> tuple[slice, slice]:
+    """Rows and columns of a map of ``shape`` (height, width) whose pixels, moved by ``offset`` along x and y, lie
+    inside ``roi`` (left, top, right, bottom, shares of the frame); at least one of each."""
+    def span(size: int, low: float, high: float) -> slice:
+        positions = np.arange(size) + offset
+        inside = np.nonzero((positions >= low * size) & (positions < high * size))[0]
+        if len(inside) == 0:  # a sliver narrower than the move: the nearest pixel
+            nearest = int(np.clip(round(low * size - offset), 0, size - 1))
+            return slice(nearest, nearest + 1)
+        return slice(int(inside[0]), int(inside[-1]) + 1)
+    left, top, right, bottom = roi
+    return span(shape[0], top, bottom), span(shape[1], left, right)
 
 
 def image_scores(maps: np.ndarray, top_k: int) -> np.ndarray:

@@ -134,7 +134,7 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
 
     def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return scores_and_maps(model.patch_scores(batch), cache.shape, settings.map_sigma(), grid_centre(settings),
-                               settings.score_top_k)
+                               settings.score_top_k, settings.roi)
 
     if len(features) > 1:
         holdout = np.concatenate([image_level(Padim(np.delete(features, i, axis=0)), features[i:i + 1])[0]
