@@ -39,6 +39,7 @@ def test_refit_takes_banks_dir_and_detector_settings_from_config(data_root, tmp_
     assert manifest["settings"]["augmentations"]["rotations"] == 2
     assert manifest["settings"]["augmentations"]["hflip"] is True  # --set wins over the config
     assert manifest["settings"]["roi"] == [0.1, 0.0, 0.9, 1.0]
+    assert "inspects only the region of interest [0.1, 0.0, 0.9, 1.0]" in outcome.output
 
 
 def test_refit_names_the_bad_detector_key(data_root, tmp_path) -> None:

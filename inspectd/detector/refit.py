@@ -8,7 +8,7 @@ from pathlib import Path
 
 from inspectd.detector.bank import BankError, BankStore, validate_product
 from inspectd.detector.fit import fit_bank
-from inspectd.detector.settings import DetectorSettings
+from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
 from inspectd.images import image_files, read_rgb
 
 
@@ -23,14 +23,17 @@ class RefitReport:
     threshold: float
     expected_false_reject: float | None
     seconds: float
+    roi: tuple[float, float, float, float] = WHOLE_FRAME
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
                        f" (expect about {self.expected_false_reject:.0%} of good parts rejected until more goldens "
                        "or feedback)")
+        region = "" if self.roi == WHOLE_FRAME else (
+            f"; inspects only the region of interest {list(self.roi)} (left, top, right, bottom of the frame)")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -67,4 +70,4 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     counts = bank.manifest["counts"]
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
                        counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, bank.settings.roi)
