@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspectd.detector import Detector, DetectorSettings, fit_bank
+from inspectd.detector import Detector, fit_bank
 from inspectd.detector.coreset import covering_radius, greedy_coreset
 from inspectd.detector.scoring import defect_regions
-from inspectd.detector.settings import AugmentationSet
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
 from inspectd.images import read_rgb
+from support.banks import FAST_SETTINGS
 
-FAST = DetectorSettings(input_size=224, augmentations=AugmentationSet(rotations=4))
+FAST = FAST_SETTINGS
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import pytest
 
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.scoring import roi_window
-from inspectd.detector.settings import AugmentationSet
 from inspectd.evaluation.dataset import load_category
 from inspectd.images import read_rgb
+from support.banks import FAST_SETTINGS
 
-FAST = DetectorSettings(input_size=224, augmentations=AugmentationSet(rotations=4))
+FAST = FAST_SETTINGS
 LEFT_HALF = (0.0, 0.0, 0.5, 1.0)
 
 

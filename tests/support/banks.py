@@ -14,6 +14,8 @@ import numpy as np
 from inspectd.detector import AugmentationSet, Bank, BankStore, DetectorSettings, fit_bank
 
 TINY_SETTINGS = DetectorSettings(input_size=64, augmentations=AugmentationSet(rotations=2), coreset=64)
+# small enough for a fit per test, large enough to separate real defects (tests of the detector core)
+FAST_SETTINGS = DetectorSettings(input_size=224, augmentations=AugmentationSet(rotations=4))
 
 
 def fit_tiny_bank(golden_image: np.ndarray) -> Bank:
