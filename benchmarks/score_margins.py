@@ -2,7 +2,7 @@
 is left out of the image score, as PatchCore's centre crop (224 of 256: 1/16 of each side) leaves it out
 of the frame. Two placements of the band: on the registered map (cells where they look) and on the
 unregistered one (cells where an image's pixels lie). Pixel AUROC on the registered map with the band
-set to the image's lowest value inside it (docs/results.md, "Score margin").
+set to the image's lowest value inside it (docs/results.md, "A margin left out of the score").
 
     OMP_NUM_THREADS=1 python benchmarks/score_margins.py --categories visa/fryum,mvtec_ad/screw [--seeds 0]
 """
@@ -17,22 +17,26 @@ from inspectd.evaluation.harness import _pixel_auroc
 from inspectd.evaluation.metrics import auroc
 
 
+def kept_window(shape: tuple[int, int], share: float) -> tuple[slice, slice]:
+    """Rows and columns of a map of ``shape`` left once ``share`` of its height and width goes from each side."""
+    top, left = round(shape[0] * share), round(shape[1] * share)
+    return slice(top, shape[0] - top), slice(left, shape[1] - left)
+
+
 def inner(maps: np.ndarray, share: float) -> np.ndarray:
     """[B, H, W] -> the maps without ``share`` of their height and width at each side."""
-    top, left = round(maps.shape[1] * share), round(maps.shape[2] * share)
-    return maps[:, top:maps.shape[1] - top, left:maps.shape[2] - left]
+    rows, columns = kept_window(maps.shape[1:], share)
+    return maps[:, rows, columns]
 
 
 def masked(maps: np.ndarray, share: float) -> np.ndarray:
     """The maps with the band set to each map's lowest value inside it."""
+    rows, columns = kept_window(maps.shape[1:], share)
+    band = np.ones(maps.shape[1:], bool)
+    band[rows, columns] = False
+    floor = maps[:, rows, columns].reshape(len(maps), -1).min(1)
     out = maps.copy()
-    kept = inner(maps, share)
-    floor = kept.reshape(len(maps), -1).min(1)
-    top, left = round(maps.shape[1] * share), round(maps.shape[2] * share)
-    for i in range(len(maps)):
-        band = np.ones(maps.shape[1:], bool)
-        band[top:maps.shape[1] - top, left:maps.shape[2] - left] = False
-        out[i][band] = floor[i]
+    out[:, band] = floor[:, None]
     return out
 
 

@@ -1,4 +1,4 @@
-"""Augmented copies of a golden image (rotations, flips, shifts, brightness gains) for the memory bank."""
+"""Augmented copies of a golden image (rotations, flips, shifts, zooms, brightness gains) for the memory bank."""
 
 from __future__ import annotations
 
