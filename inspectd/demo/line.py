@@ -25,9 +25,13 @@ CAMERA = "demo-line"
 ANSWER_TIMEOUT_S = 600.0
 
 
-def demo_config(workdir: Path, metrics_port: int, fps: float, loop: bool) -> dict:
+def demo_config(workdir: Path, metrics_port: int, fps: float, loop: bool, parts: int) -> dict:
+    """The daemon config of the demo line. The product's queue holds the whole stream of ``parts``: a camera
+    that runs ahead of the detector has its oldest frames dropped (right for a moving line), and on a slow
+    or busy machine the demo would then never hear back about those parts."""
     return {
-        "products": {PRODUCT: {"banks_dir": str(workdir / "banks"), "heatmap": {"format": "jpeg"}}},
+        "products": {PRODUCT: {"banks_dir": str(workdir / "banks"), "heatmap": {"format": "jpeg"},
+                               "queue_size": parts}},
         "cameras": [{
             "name": CAMERA,
             "source": {"type": "image_folder", "uri": str(workdir / "stream"), "loop": loop},
@@ -62,11 +66,11 @@ def run_demo(workdir: Path, metrics_port: int, fps: float, loop: bool, echo: Cal
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     prepare(workdir, echo)
+    parts = sorted(p.stem for p in (workdir / "stream").iterdir() if p.suffix == ".png")
     config_path = workdir / "demo.yaml"
-    config_path.write_text(yaml.safe_dump(demo_config(workdir, metrics_port, fps, loop), sort_keys=False))
+    config_path.write_text(yaml.safe_dump(demo_config(workdir, metrics_port, fps, loop, len(parts)), sort_keys=False))
     config = load_config(config_path)
     configure_logging(config.logging)
-    parts = sorted(p.stem for p in (workdir / "stream").iterdir() if p.suffix == ".png")
     results_dir = workdir / "results" / CAMERA
     started_at = time.time()
     echo(f"demo: daemon config {config_path}; metrics on http://127.0.0.1:{metrics_port}/metrics")
