@@ -29,7 +29,7 @@ from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
 
 Section = tuple[str, list[Row]]
-MODEL_STAGES = ("backbone", "embed", "search", "postprocess", "presence")
+MODEL_STAGES = ("backbone", "embed", "search", "postprocess", "outline", "presence")
 
 
 def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, frame_count: int,

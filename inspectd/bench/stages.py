@@ -19,7 +19,8 @@ from inspectd.daemon.heatmap import render_overlay
 from inspectd.daemon.result import DefectBox, Result
 from inspectd.detector.detector import Detector, Inspection
 
-STAGES = ("decode", "preprocess", "backbone", "embed", "search", "postprocess", "presence", "heatmap", "serialise")
+STAGES = ("decode", "preprocess", "backbone", "embed", "search", "postprocess", "outline", "presence", "heatmap",
+          "serialise")
 MAX_PIXELS = 50_000_000
 HEATMAP = HeatmapConfig()
 

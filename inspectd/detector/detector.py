@@ -11,6 +11,7 @@ from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
+from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected, scores_and_maps
@@ -23,7 +24,9 @@ class Inspection:
     threshold: float
     calibrated_score: float  # 0.5 at the threshold, monotone in image_score
     is_defective: bool
-    anomaly_map: np.ndarray  # float32 at the bank's input shape (not the frame's), in image-score units
+    # float32 at the bank's input shape (not the frame's), in image-score units; 0 outside the part's outline
+    # where the bank has one (detector/part_outline.py)
+    anomaly_map: np.ndarray
     regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
     part_missing: bool = False  # the presence check failed the frame (detector/presence.py)
@@ -47,11 +50,14 @@ class Detector:
         presence = bank.manifest.get("presence") if presence_check else None
         self.presence = None if presence is None or bank.row_groups is None else PresenceCheck(
             bank.memory, bank.row_groups, len(bank.holdout_features), presence["threshold"])
+        # Banks written before the part outline, and those of parts not told from their background, have none.
+        outline = bank.manifest.get("part_outline") if self.settings.part_outline != "off" else None
+        self.outline = None if outline is None else PartOutline.from_dict(outline)
 
     def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
         """RGB uint8 frames -> embedded patch features [B, h, w, D]; adds stage timings (ms)."""
         started = time.perf_counter()
-        batch = to_batch([resize_to(image, self.input_shape) for image in images], self.backbone)
+        batch = to_batch(self.input_frames(images), self.backbone)
         timings["preprocess"] = _ms_since(started)
         started = time.perf_counter()
         features = patch_features(self.backbone, batch, self.settings.precision, self.settings.feature_norm_power)
@@ -72,6 +78,14 @@ class Detector:
         timings["postprocess"] = _ms_since(started)
         return scores, maps
 
+    def input_frames(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """RGB uint8 frames of any size -> at the bank's input shape."""
+        return [resize_to(image, self.input_shape) for image in images]
+
+    def outlined(self, maps: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
+        """Anomaly maps of ``frames`` (at the input shape) -> 0 outside the part's outline (unchanged without one)."""
+        return maps if self.outline is None else self.outline.restrict(maps, np.stack(frames))
+
     def part_missing(self, features: np.ndarray) -> np.ndarray:
         """Embedded features [B, h, w, D] -> [B] bool: the presence check fails the frame (never without one)."""
         return self.presence.part_missing(features) if self.presence else np.zeros(len(features), bool)
@@ -83,6 +97,9 @@ class Detector:
         timings: dict[str, float] = {}
         features = self.embedded_features(images, timings)
         scores, maps = self.score_maps(features, timings)
+        started = time.perf_counter()
+        maps = self.outlined(maps, self.input_frames(images))
+        timings["outline"] = _ms_since(started)
         started = time.perf_counter()
         missing = self.part_missing(features)
         timings["presence"] = _ms_since(started)

@@ -18,6 +18,7 @@ from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_re
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
+from inspectd.detector.part_outline import fit_outline
 from inspectd.detector.presence import presence_calibration
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
@@ -98,13 +99,24 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
                      len(patches) * patches.shape[1], shape)
 
 
-def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int) -> Bank:
+def outline_entry(golden_frames: list[np.ndarray], settings: DetectorSettings) -> dict | None:
+    """The manifest's ``part_outline``: the background model of the goldens (RGB uint8 at the bank's input shape),
+    or None where the settings turn it off or the goldens show no part on a background (part_outline.py)."""
+    if settings.part_outline == "off":
+        return None
+    outline = fit_outline(np.stack(golden_frames))
+    return None if outline is None else outline.to_dict()
+
+
+def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int,
+                 part_outline: dict | None = None) -> Bank:
     """A bank straight from a memory fit, with the manifest fields that scoring and feedback read (eval
     and benchmarks score it in memory; ``fit_bank`` writes the full manifest for a stored bank)."""
     return Bank(memory=fitted.memory, row_groups=fitted.row_groups, holdout_features=fitted.holdout_features,
                 manifest={"settings": settings.to_dict(), "input_shape": list(fitted.input_shape),
                           "threshold": fitted.threshold, "calibration": fitted.calibration,
-                          "presence": fitted.presence, "counts": {"images": golden_count}})
+                          "presence": fitted.presence, "counts": {"images": golden_count},
+                          "part_outline": part_outline})
 
 
 def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
@@ -115,15 +127,16 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
         raise ValueError("fit_bank needs at least one golden image")
     started = time.perf_counter()
     backbone = backbone or get_backbone(settings.backbone, settings.weights_path)
-    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings,
-                        golden_input_shape(golden_images, settings))
-    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started)
+    shape = golden_input_shape(golden_images, settings)
+    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings, shape)
+    outline = outline_entry([resize_to(image, shape) for image in golden_images], settings)
+    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started, outline)
     return Bank(memory=fitted.memory, manifest=manifest, row_groups=fitted.row_groups,
                 holdout_features=fitted.holdout_features)
 
 
 def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted: MemoryFit,
-                   golden_images: list[np.ndarray], fit_seconds: float) -> dict:
+                   golden_images: list[np.ndarray], fit_seconds: float, part_outline: dict | None = None) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "inspectd_version": inspectd.__version__,
@@ -140,6 +153,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
         "threshold": fitted.threshold,
         "calibration": fitted.calibration,
         "presence": fitted.presence,
+        "part_outline": part_outline,
         "golden_sha256": [hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
                           for img in golden_images],
         "fit_seconds": round(fit_seconds, 3),

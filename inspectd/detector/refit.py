@@ -24,6 +24,7 @@ class RefitReport:
     expected_false_reject: float | None
     seconds: float
     roi: tuple[float, float, float, float] = WHOLE_FRAME
+    outline_share: float | None = None  # share of a golden frame inside the part's outline; None: no outline
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -31,9 +32,11 @@ class RefitReport:
                        "or feedback)")
         region = "" if self.roi == WHOLE_FRAME else (
             f"; inspects only the region of interest {list(self.roi)} (left, top, right, bottom of the frame)")
+        outline = "" if self.outline_share is None else (
+            f"; the heatmap shows the part's outline ({self.outline_share:.0%} of a golden frame)")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -70,4 +73,5 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     counts = bank.manifest["counts"]
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
                        counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
-                       time.perf_counter() - started, bank.settings.roi)
+                       time.perf_counter() - started, bank.settings.roi,
+                       (bank.manifest["part_outline"] or {}).get("golden_share"))

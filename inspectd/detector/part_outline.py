@@ -1,0 +1,127 @@
+"""The part's outline on a frame, from the colour of the background around it, so that the anomaly map
+shows the part and not the mat or tray it lies on.
+
+The background's colour is learnt from the golden images' border (the outer ``BORDER_SHARE`` of each side):
+a Gaussian in CIE Lab. A pixel is the part's where its Mahalanobis distance exceeds what
+``BACKGROUND_QUANTILE`` % of the border pixels reach; specks are opened away, the rest grown by ``GROW_PX``
+and closed into their convex hull, so that a chip or a broken-off piece, which shows the background through
+the part's silhouette, stays inside the outline.
+
+The outline only ever hides map values, never a verdict: the image score is taken from the whole map, and a
+frame keeps its whole map where the outline would hide its peak or where the outline covers less than half of
+what it covers on the goldens (the part's colour not found: a part too like its background, a new fixture).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+BORDER_SHARE = 0.05
+BACKGROUND_QUANTILE = 99.0
+GROW_PX = 16  # two patch-grid strides: a defect on the silhouette's edge keeps its smoothed peak
+OPENING_PX = 5
+# an outline is fitted only when, on every golden, the largest piece of the part so found covers at least
+# MIN_PART_SHARE of the frame (below, the part is not told from its border by colour: a texture's specks) and
+# the outline at most MAX_OUTLINE_SHARE (above, there is too little background to gain from hiding)
+MIN_PART_SHARE = 0.01
+MAX_OUTLINE_SHARE = 0.8
+LAB_RIDGE = 4.0  # added to the border colours' covariance (Lab units squared): a flat border stays invertible
+
+
+@dataclass(frozen=True)
+class PartOutline:
+    mean: tuple[float, float, float]  # the border's mean Lab colour
+    inverse_covariance: tuple[tuple[float, ...], ...]  # 3 x 3
+    limit: float  # squared Mahalanobis distance above which a pixel is the part's
+    golden_share: float  # mean share of a golden frame inside its outline
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "inverse_covariance": [list(row) for row in self.inverse_covariance],
+                "limit": self.limit, "golden_share": self.golden_share}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PartOutline":
+        return cls(tuple(data["mean"]), tuple(tuple(row) for row in data["inverse_covariance"]),
+                   float(data["limit"]), float(data["golden_share"]))
+
+    def outlines(self, images: np.ndarray) -> np.ndarray:
+        """RGB uint8 frames [B, H, W, 3] -> [B, H, W] bool, inside the part's outline."""
+        mean, inverse = np.float32(self.mean), np.float32(self.inverse_covariance)
+        return np.stack([_hull(self._part_pixels(image, mean, inverse)) for image in images])
+
+    def _part_pixels(self, image: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+        """Pixels whose colour the border does not explain, specks opened away (uint8 0/1)."""
+        centred = (_lab(image) - mean).reshape(-1, 3)
+        squared = ((centred @ inverse) * centred).sum(1).reshape(image.shape[:2])
+        part = (squared > self.limit).astype(np.uint8)
+        return cv2.morphologyEx(part, cv2.MORPH_OPEN, np.ones((OPENING_PX, OPENING_PX), np.uint8))
+
+    def restrict(self, maps: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> the maps, 0 outside the part's
+        outline where it holds the peak and covers at least half the goldens' share (the rest left whole)."""
+        restricted = maps.copy()
+        for map_, inside, out in zip(maps, self.outlines(images), restricted):
+            peak = np.unravel_index(int(map_.argmax()), map_.shape)
+            if inside[peak] and inside.mean() >= self.golden_share / 2:
+                out[~inside] = 0.0
+        return restricted
+
+
+def fit_outline(goldens: np.ndarray) -> PartOutline | None:
+    """Golden frames [K, H, W, 3] RGB uint8 at the bank's input shape -> their background's model, or None
+    where the part is not found on them by colour or fills nearly all of them (``MIN_PART_SHARE``,
+    ``MAX_OUTLINE_SHARE``)."""
+    border = _border(goldens.shape[1:3])
+    colours = np.concatenate([_lab(image)[border] for image in goldens]).astype(np.float64)
+    mean = colours.mean(0)
+    inverse = np.linalg.inv(np.cov(colours - mean, rowvar=False) + LAB_RIDGE * np.eye(3))
+    centred = colours - mean
+    limit = float(np.percentile(np.einsum("ni,ij,nj->n", centred, inverse, centred), BACKGROUND_QUANTILE))
+    outline = PartOutline(tuple(float(v) for v in mean), tuple(tuple(float(v) for v in row) for row in inverse),
+                          limit, 0.0)
+    mean_lab, inverse_lab = np.float32(outline.mean), np.float32(outline.inverse_covariance)
+    parts = [outline._part_pixels(image, mean_lab, inverse_lab) for image in goldens]
+    share = float(np.mean([_hull(part).mean() for part in parts]))
+    if min(_largest_piece(part) for part in parts) < MIN_PART_SHARE * parts[0].size or share > MAX_OUTLINE_SHARE:
+        return None
+    return PartOutline(outline.mean, outline.inverse_covariance, limit, share)
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def _largest_piece(part: np.ndarray) -> int:
+    """Pixels of the largest 8-connected piece of ``part`` (uint8 0/1)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(part, connectivity=8)
+    return int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+
+
+def _border(shape: tuple[int, int]) -> np.ndarray:
+    width = max(1, round(BORDER_SHARE * min(shape)))
+    border = np.zeros(shape, bool)
+    border[:width], border[-width:], border[:, :width], border[:, -width:] = True, True, True, True
+    return border
+
+
+def grow_offsets(grow_px: int) -> np.ndarray:
+    """[32, 2] int32: the corners of a 32-gon of radius ``grow_px`` round the origin."""
+    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    return np.round(grow_px * np.stack([np.cos(angles), np.sin(angles)], 1)).astype(np.int32)
+
+
+_GROW_OFFSETS = grow_offsets(GROW_PX)
+
+
+def _hull(part: np.ndarray) -> np.ndarray:
+    """Part pixels (uint8 0/1) -> their convex hull grown by ``GROW_PX`` (the hull of its corners moved round a
+    32-gon: the same as growing the pixels first, at a fraction of a large dilation's cost)."""
+    hull = np.zeros(part.shape, np.uint8)
+    points = cv2.findNonZero(part)
+    if points is not None:
+        corners = cv2.convexHull(points).reshape(-1, 1, 2)
+        cv2.fillConvexPoly(hull, cv2.convexHull((corners + _GROW_OFFSETS[None]).reshape(-1, 2)), 1)
+    return hull.astype(bool)
