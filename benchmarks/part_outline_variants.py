@@ -11,8 +11,7 @@ Each default fit is scored once; its maps are then shown
   part or the outline covers under half the goldens' share; the image score from the whole map);
 - ``no_rules``: 0 off the outline always (the image score still from the whole map);
 - ``scored_inside``: 0 off the outline always and the image score taken inside it (an automatic region of
-  interest);
-- ``grow_G``: the shipped rules with the outline grown by G pixels instead of ``GROW_PX``.
+  interest).
 Prints one JSON line per variant, category, shot count and seed.
 """
 
@@ -26,12 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from inspectd.detector import part_outline
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import resize_to
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.part_outline import fit_outline
+from inspectd.detector.part_outline import PartOutline, fit_outline
 from inspectd.detector.settings import DetectorSettings
 from inspectd.evaluation.command import parse_ints
 from inspectd.evaluation.dataset import draw_shots, load_category
@@ -41,27 +39,17 @@ from inspectd.evaluation.metrics import auroc
 from inspectd.images import read_rgb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-GROWS = (0, 8, 32)
 
 
-def variants(outline: part_outline.PartOutline | None, scores: np.ndarray, maps: np.ndarray,
+def variants(outline: PartOutline | None, scores: np.ndarray, maps: np.ndarray,
              frames: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Variant name -> (image scores, maps) for one fit's test maps (see the module docstring)."""
     if outline is None:  # nothing fitted: every variant is the whole map
-        return {name: (scores, maps) for name in ("whole", "shipped", "no_rules", "scored_inside",
-                                                  *(f"grow_{g}" for g in GROWS))}
+        return {name: (scores, maps) for name in ("whole", "shipped", "no_rules", "scored_inside")}
     inside = outline.outlines(frames)
     hidden = np.where(inside, maps, 0.0)
-    result = {"whole": (scores, maps), "shipped": (scores, outline.restrict(maps, frames)),
-              "no_rules": (scores, hidden), "scored_inside": (hidden.reshape(len(hidden), -1).max(1), hidden)}
-    shipped_offsets = part_outline._GROW_OFFSETS
-    try:
-        for grow in GROWS:
-            part_outline._GROW_OFFSETS = part_outline.grow_offsets(grow)
-            result[f"grow_{grow}"] = (scores, outline.restrict(maps, frames))
-    finally:
-        part_outline._GROW_OFFSETS = shipped_offsets
-    return result
+    return {"whole": (scores, maps), "shipped": (scores, outline.restrict(maps, frames)),
+            "no_rules": (scores, hidden), "scored_inside": (hidden.reshape(len(hidden), -1).max(1), hidden)}
 
 
 def main() -> None:

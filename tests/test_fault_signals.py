@@ -5,6 +5,7 @@ directory (results still go out on MQTT; each failed write is counted)."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from support.images import encode, json_part
@@ -48,6 +49,10 @@ def test_unwritable_result_directory_still_publishes_and_counts(mqtt_broker, ban
         plc.publish(IMAGE_TOPIC, json_part(encode(golden_images[1 + i]), f"disk-{i}"))
     results = plc.wait_results(5)
     assert all(r["verdict"] in ("pass", "fail") for r in results)
+    # the PLC can see the fifth result before the disk sink has failed on it: wait a little for the count
+    deadline = time.monotonic() + 10.0
+    while daemon.metric("inspectd_sink_errors_total", sink="disk") < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert daemon.metric("inspectd_sink_errors_total", sink="disk") == 5
     assert_all_accounted(accounted(daemon), 5)
     assert len(daemon.logged("sink_failed", where=lambda e: e["sink"] == "disk")) == 5

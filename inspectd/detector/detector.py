@@ -95,10 +95,14 @@ class Detector:
         if not images:
             return []
         timings: dict[str, float] = {}
-        features = self.embedded_features(images, timings)
+        started = time.perf_counter()
+        frames = self.input_frames(images)  # once: the features and the part's outline both read them
+        resized_ms = _ms_since(started)
+        features = self.embedded_features(frames, timings)
+        timings["preprocess"] += resized_ms
         scores, maps = self.score_maps(features, timings)
         started = time.perf_counter()
-        maps = self.outlined(maps, self.input_frames(images))
+        maps = self.outlined(maps, frames)
         timings["outline"] = _ms_since(started)
         started = time.perf_counter()
         missing = self.part_missing(features)

@@ -107,13 +107,8 @@ def _border(shape: tuple[int, int]) -> np.ndarray:
     return border
 
 
-def grow_offsets(grow_px: int) -> np.ndarray:
-    """[32, 2] int32: the corners of a 32-gon of radius ``grow_px`` round the origin."""
-    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-    return np.round(grow_px * np.stack([np.cos(angles), np.sin(angles)], 1)).astype(np.int32)
-
-
-_GROW_OFFSETS = grow_offsets(GROW_PX)
+_ANGLES = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+_GROW_OFFSETS = np.round(GROW_PX * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], 1)).astype(np.int32)  # a 32-gon
 
 
 def _hull(part: np.ndarray) -> np.ndarray:

@@ -81,7 +81,8 @@ class DetectorSettings:
     roi: tuple[float, float, float, float] = WHOLE_FRAME
     # "auto": where the goldens show a part on a background of its own colour, the map is 0 outside the part's
     # outline (detector/part_outline.py; the verdict never depends on it). "off": the whole frame's map. Bought
-    # fryum's pixel AUROC +0.012 and the mean +0.004 at every shot count (docs/results.md, "The part's outline")
+    # pixel AUROC fryum +0.007-0.012, cookies +0.002-0.003, mean +0.002-0.004 at 1-8 shots (docs/results.md,
+    # "The part's outline")
     part_outline: str = "auto"
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
     target_false_reject: float = 0.01
