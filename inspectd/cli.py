@@ -94,8 +94,12 @@ def bench(
     """Time the frame-to-verdict path per stage beside the float32 reference, in one run; print the table."""
     from inspectd.bench.command import bench_settings, run_bench
 
-    run_bench(images, shots, batch, bench_settings(size, precision, rotations), frames, banks, threads,
-              echo=typer.echo)
+    try:
+        run_bench(images, shots, batch, bench_settings(size, precision, rotations), frames, banks, threads,
+                  echo=typer.echo)
+    except ValueError as error:
+        typer.echo(f"bench: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("feedback")

@@ -64,3 +64,10 @@ def test_anomalib_searches_our_features_in_our_bank(data_root: Path) -> None:
     for ours, layer in zip(baseline.backbone(batch), theirs):
         assert torch.equal(ours, theirs[layer]), layer
     assert patch_score_difference(Detector(bank), baseline, frames) < 0.005
+
+
+def test_bench_names_a_folder_that_is_not_a_category(data_root: Path) -> None:
+    train_good = data_root / "mvtec_ad" / "bottle" / "train" / "good"  # the images, not their category folder
+    result = CliRunner().invoke(app, ["bench", "--images", str(train_good), "--shots", "1"])
+    assert result.exit_code == 2
+    assert f"bench: {train_good}: need MVTec layout with train/good and test/<kind> images" in result.output

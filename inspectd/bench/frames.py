@@ -23,11 +23,14 @@ class BenchData:
 
 def load_bench_data(category_dir: Path, shots: int, frame_count: int, seed: int = 0) -> BenchData:
     """Shots drawn as METHOD.md section 6 prescribes; frames cycle over ``test/*/`` files."""
+    layout_error = ValueError(f"{category_dir}: need MVTec layout with train/good and test/<kind> images")
+    if not (category_dir / "train" / "good").is_dir() or not (category_dir / "test").is_dir():
+        raise layout_error
     train_files = image_files(category_dir / "train" / "good")
     test_files = [path for folder in sorted((category_dir / "test").iterdir()) if folder.is_dir()
                   for path in image_files(folder)]
     if len(train_files) < max(shots, 1) or not test_files:
-        raise ValueError(f"{category_dir}: need MVTec layout with train/good and test/<kind> images")
+        raise layout_error
     golden = [read_rgb(train_files[i]) for i in draw_shots(len(train_files), shots, seed)]
     refit = [read_rgb(path) for path in itertools.islice(itertools.cycle(train_files), max(REFIT_GOLDENS))]
     encoded = [path.read_bytes() for path in test_files]
