@@ -27,7 +27,6 @@ import numpy as np
 
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.features import resize_to
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.part_outline import PartOutline, fit_outline
 from inspectd.detector.settings import DetectorSettings
@@ -64,14 +63,14 @@ def main() -> None:
         category = load_category(args.data / name)
         cache = FeatureCache(settings, read_rgb(category.train_files[0]))
         test, _ = cache.test(category.test_images)
-        frames = np.stack([resize_to(image, cache.shape) for image in category.test_images])
+        frames = np.stack(cache.test_frames(category.test_images))
         for shots, seed in itertools.product(parse_ints(args.shots), parse_ints(args.seeds)):
             seeded = replace(settings, seed=seed)
             goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shots, seed)]
             fitted = fit_memory(lambda i, augmentations: embed(cache.golden(goldens[i], augmentations)[0],
                                                                seeded.embedder), shots, seeded, cache.shape)
             scores, maps = Detector(scoring_bank(fitted, seeded, shots)).score_maps(embed(test, seeded.embedder), {})
-            outline = fit_outline(np.stack([resize_to(read_rgb(path), cache.shape) for path in goldens]))
+            outline = fit_outline(np.stack([cache.golden_frame(path) for path in goldens]))
             for variant, (variant_scores, variant_maps) in variants(outline, scores, maps, frames).items():
                 print(json.dumps({"variant": variant, "category": name, "shots": shots, "seed": seed,
                                   "outline_fitted": outline is not None,

@@ -49,15 +49,8 @@ class PartOutline:
 
     def outlines(self, images: np.ndarray) -> np.ndarray:
         """RGB uint8 frames [B, H, W, 3] -> [B, H, W] bool, inside the part's outline."""
-        mean, inverse = np.float32(self.mean), np.float32(self.inverse_covariance)
-        return np.stack([_hull(self._part_pixels(image, mean, inverse)) for image in images])
-
-    def _part_pixels(self, image: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-        """Pixels whose colour the border does not explain, specks opened away (uint8 0/1)."""
-        centred = (_lab(image) - mean).reshape(-1, 3)
-        squared = ((centred @ inverse) * centred).sum(1).reshape(image.shape[:2])
-        part = (squared > self.limit).astype(np.uint8)
-        return cv2.morphologyEx(part, cv2.MORPH_OPEN, np.ones((OPENING_PX, OPENING_PX), np.uint8))
+        return np.stack([_hull(_part_pixels(image, self.mean, self.inverse_covariance, self.limit))
+                         for image in images])
 
     def restrict(self, maps: np.ndarray, images: np.ndarray) -> np.ndarray:
         """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> the maps, 0 outside the part's
@@ -78,16 +71,28 @@ def fit_outline(goldens: np.ndarray) -> PartOutline | None:
     colours = np.concatenate([_lab(image)[border] for image in goldens]).astype(np.float64)
     mean = colours.mean(0)
     inverse = np.linalg.inv(np.cov(colours - mean, rowvar=False) + LAB_RIDGE * np.eye(3))
-    centred = colours - mean
-    limit = float(np.percentile(np.einsum("ni,ij,nj->n", centred, inverse, centred), BACKGROUND_QUANTILE))
-    outline = PartOutline(tuple(float(v) for v in mean), tuple(tuple(float(v) for v in row) for row in inverse),
-                          limit, 0.0)
-    mean_lab, inverse_lab = np.float32(outline.mean), np.float32(outline.inverse_covariance)
-    parts = [outline._part_pixels(image, mean_lab, inverse_lab) for image in goldens]
+    limit = float(np.percentile(_squared_distances(colours, mean, inverse), BACKGROUND_QUANTILE))
+    mean, inverse = tuple(float(v) for v in mean), tuple(tuple(float(v) for v in row) for row in inverse)
+    parts = [_part_pixels(image, mean, inverse, limit) for image in goldens]
     share = float(np.mean([_hull(part).mean() for part in parts]))
     if min(_largest_piece(part) for part in parts) < MIN_PART_SHARE * parts[0].size or share > MAX_OUTLINE_SHARE:
         return None
-    return PartOutline(outline.mean, outline.inverse_covariance, limit, share)
+    return PartOutline(mean, inverse, limit, share)
+
+
+def _part_pixels(image: np.ndarray, mean: tuple[float, ...], inverse: tuple[tuple[float, ...], ...],
+                 limit: float) -> np.ndarray:
+    """Pixels of ``image`` whose colour the border does not explain (squared distance above ``limit``), specks
+    opened away (uint8 0/1)."""
+    squared = _squared_distances(_lab(image).reshape(-1, 3), np.float32(mean), np.float32(inverse))
+    part = (squared.reshape(image.shape[:2]) > limit).astype(np.uint8)
+    return cv2.morphologyEx(part, cv2.MORPH_OPEN, np.ones((OPENING_PX, OPENING_PX), np.uint8))
+
+
+def _squared_distances(colours: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """[N, 3] Lab colours -> [N] squared Mahalanobis distances to the border's colour."""
+    centred = colours - mean
+    return ((centred @ inverse) * centred).sum(1)
 
 
 def _lab(image: np.ndarray) -> np.ndarray:

@@ -33,7 +33,9 @@ class FeatureCache:
         self.precision = settings.precision
         self.norm_power = settings.feature_norm_power
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}
+        self._golden_frames: dict[Path, np.ndarray] = {}
         self._test: tuple[np.ndarray, float] | None = None
+        self._test_frames: list[np.ndarray] | None = None
         self._extract([np.zeros((*self.shape, 3), np.uint8)])  # warm-up, untimed
 
     def _extract(self, images: list[np.ndarray]) -> np.ndarray:
@@ -47,15 +49,26 @@ class FeatureCache:
         key = (path, augmentations)
         if key not in self._golden:
             started = time.perf_counter()
-            image = resize_to(read_rgb(path), self.shape)
-            features = self._extract(augmented_copies(image, augmentations))
+            features = self._extract(augmented_copies(self.golden_frame(path), augmentations))
             self._golden[key] = (features, time.perf_counter() - started)
         return self._golden[key]
+
+    def golden_frame(self, path: Path) -> np.ndarray:
+        """One golden image at the input shape (what its copies are made from, and what the part outline reads)."""
+        if path not in self._golden_frames:
+            self._golden_frames[path] = resize_to(read_rgb(path), self.shape)
+        return self._golden_frames[path]
+
+    def test_frames(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Every test image at the input shape, resized once per category."""
+        if self._test_frames is None:
+            self._test_frames = [resize_to(image, self.shape) for image in images]
+        return self._test_frames
 
     def test(self, images: list[np.ndarray]) -> tuple[np.ndarray, float]:
         """Features of every test image and the milliseconds per image (resize + backbone + pooling)."""
         if self._test is None:
             started = time.perf_counter()
-            features = self._extract([resize_to(image, self.shape) for image in images])
+            features = self._extract(self.test_frames(images))
             self._test = (features, (time.perf_counter() - started) * 1000.0 / len(images))
         return self._test

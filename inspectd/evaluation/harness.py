@@ -13,7 +13,6 @@ import numpy as np
 from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.features import resize_to
 from inspectd.detector.fit import fit_memory, outline_entry, scoring_bank
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
@@ -91,7 +90,7 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
     if method == "padim":
         scored = _score_padim(cache, goldens, settings, test_raw)
     else:  # the baselines' verdict is their score alone; the default's is the daemon's, presence check included
-        scored = _score_patchcore(cache, goldens, settings, test_raw, category.test_images,
+        scored = _score_patchcore(cache, goldens, settings, test_raw, cache.test_frames(category.test_images),
                                   presence_check=method == "graphcore")
     labels, missing = category.test_labels, scored.part_missing
     return EvalResult(
@@ -107,7 +106,7 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
 
 
 def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
-                     test_raw: np.ndarray, test_images: list[np.ndarray], presence_check: bool) -> _Scored:
+                     test_raw: np.ndarray, test_frames: list[np.ndarray], presence_check: bool) -> _Scored:
     extraction_seconds = 0.0
 
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
@@ -118,14 +117,14 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
 
     started = time.perf_counter()
     fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
-    outline = outline_entry([resize_to(read_rgb(path), cache.shape) for path in goldens], settings)
+    outline = outline_entry([cache.golden_frame(path) for path in goldens], settings)
     fit_seconds = time.perf_counter() - started + extraction_seconds
     detector = Detector(scoring_bank(fitted, settings, len(goldens), outline), presence_check=presence_check)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     features = embed(test_raw, settings.embedder)
     scores, maps = detector.score_maps(features, timings)
-    maps = detector.outlined(maps, detector.input_frames(test_images))
+    maps = detector.outlined(maps, test_frames)
     missing = detector.part_missing(features) if presence_check else None
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
     return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms, missing)
