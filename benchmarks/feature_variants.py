@@ -60,8 +60,7 @@ from inspectd.evaluation import features_cache
 from inspectd.evaluation.command import parse_ints, settings_from_options
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 from inspectd.images import read_rgb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -291,7 +290,7 @@ def main() -> None:
                               "border": args.border, "normalize": args.normalize,
                               "set": args.overrides, "category": name, "shots": shots, "seed": seed,
                               "image_auroc": round(auroc(scores, category.test_labels), 4),
-                              "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
+                              "pixel_auroc": pixel_auroc(maps, category.test_masks)}), flush=True)
 
 
 if __name__ == "__main__":

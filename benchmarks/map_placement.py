@@ -15,8 +15,7 @@ from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.registration import STRIDE
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 
 
 def main() -> None:
@@ -32,7 +31,7 @@ def main() -> None:
             results = []
             for i, centre in enumerate([detector.grid_centre, *centres]):
                 maps = registered(whole, centre, STRIDE)
-                pixel = _pixel_auroc(maps, category.test_masks)
+                pixel = pixel_auroc(maps, category.test_masks)
                 results.append(f"{centre:g}{' (measured)' if i == 0 else ''}: "
                                f"{auroc(image_scores(maps, 1), category.test_labels):.3f}"
                                + ("" if pixel is None else f" ({pixel:.3f})"))

@@ -33,8 +33,7 @@ from inspectd.detector.settings import DetectorSettings
 from inspectd.evaluation.command import parse_ints
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 from inspectd.images import read_rgb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -75,7 +74,7 @@ def main() -> None:
                 print(json.dumps({"variant": variant, "category": name, "shots": shots, "seed": seed,
                                   "outline_fitted": outline is not None,
                                   "image_auroc": round(auroc(variant_scores, category.test_labels), 4),
-                                  "pixel_auroc": _pixel_auroc(variant_maps, category.test_masks)}), flush=True)
+                                  "pixel_auroc": pixel_auroc(variant_maps, category.test_masks)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.calibration import leave_one_group_out_grids
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 
 NEIGHBOURS = 8
 
@@ -71,7 +70,7 @@ def main() -> None:
                 whole = anomaly_maps(grid, detector.input_shape, detector.settings.map_sigma())
                 maps = registered(whole, detector.grid_centre, whole.shape[2] / grid.shape[2])
                 per_rule.setdefault(rule, []).append(
-                    (auroc(image_scores(whole, 1), category.test_labels), _pixel_auroc(maps, category.test_masks)))
+                    (auroc(image_scores(whole, 1), category.test_labels), pixel_auroc(maps, category.test_masks)))
         cells = []
         for rule, values in per_rule.items():
             pixel = None if values[0][1] is None else float(np.mean([v[1] for v in values]))

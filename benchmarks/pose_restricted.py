@@ -13,8 +13,7 @@ import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.scoring import PatchIndex, anomaly_maps, image_scores
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 
 
 def distances_per_pose(memory: np.ndarray, row_groups: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -48,7 +47,7 @@ def main() -> None:
             variants.update({f"window {w}": restricted(per_pose, w) for w in windows})
             for label, grids in variants.items():
                 maps = anomaly_maps(grids, detector.input_shape, settings.map_sigma())
-                pixel = _pixel_auroc(maps, category.test_masks)
+                pixel = pixel_auroc(maps, category.test_masks)
                 rows.setdefault(label, []).append((auroc(image_scores(maps, 1), category.test_labels),
                                                    np.nan if pixel is None else pixel))
         for label, values in rows.items():

@@ -13,8 +13,7 @@ import numpy as np
 from seeded_fits import runs_parser, seeded_detectors
 
 from inspectd.detector.scoring import anomaly_maps, registered
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 
 
 def kept_window(shape: tuple[int, int], share: float) -> tuple[slice, slice]:
@@ -55,7 +54,7 @@ def main() -> None:
             for share in shares:
                 rows[share]["reg"].append(auroc(inner(moved, share).reshape(len(test), -1).max(1), labels))
                 rows[share]["unreg"].append(auroc(inner(unregistered, share).reshape(len(test), -1).max(1), labels))
-                pixel = _pixel_auroc(masked(moved, share), category.test_masks)
+                pixel = pixel_auroc(masked(moved, share), category.test_masks)
                 rows[share]["pixel"].append(np.nan if pixel is None else pixel)
         for share in shares:
             row = rows[share]

@@ -18,8 +18,7 @@ import json
 import numpy as np
 
 from inspectd.detector.scoring import PatchIndex, scores_and_maps
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 from seeded_fits import runs_parser, seeded_detectors
 
 RULES = {
@@ -57,7 +56,7 @@ def main() -> None:
                 scores, maps = scores_and_maps(patch_scores, shape, sigma, detector.grid_centre, 1)
                 print(json.dumps({"category": name, "shots": shots, "seed": int(seed), "rule": rule,
                                   "image_auroc": round(auroc(scores, category.test_labels), 4),
-                                  "pixel_auroc": _pixel_auroc(maps, category.test_masks)}), flush=True)
+                                  "pixel_auroc": pixel_auroc(maps, category.test_masks)}), flush=True)
 
 
 if __name__ == "__main__":

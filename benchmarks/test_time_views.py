@@ -21,8 +21,7 @@ from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.registration import STRIDE
 from inspectd.detector.scoring import anomaly_maps, image_scores, registered
 from inspectd.evaluation.features_cache import BATCH
-from inspectd.evaluation.harness import _pixel_auroc
-from inspectd.evaluation.metrics import auroc
+from inspectd.evaluation.metrics import auroc, pixel_auroc
 
 
 def turned_features(detector, frames: list[np.ndarray], quarter_turns: int) -> np.ndarray:
@@ -56,7 +55,7 @@ def main() -> None:
             for rule, members in combos.items():
                 fused = np.mean([maps[m] for m in members], axis=0)
                 per_rule.setdefault(rule, []).append(
-                    (auroc(image_scores(fused, 1), category.test_labels), _pixel_auroc(fused, category.test_masks)))
+                    (auroc(image_scores(fused, 1), category.test_labels), pixel_auroc(fused, category.test_masks)))
         line = []
         for rule, values in per_rule.items():
             image = float(np.mean([v[0] for v in values]))

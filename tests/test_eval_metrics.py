@@ -1,4 +1,4 @@
-"""AUROC against hand-computed cases, and the K-shot draw of the protocol."""
+"""AUROC against hand-computed cases, pixel AUROC on masks of another shape, and the K-shot draw of the protocol."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inspectd.evaluation.dataset import draw_shots
-from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate
+from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
 
 
 def test_auroc_known_values() -> None:
@@ -22,6 +22,16 @@ def test_auroc_matches_pair_counting() -> None:
     pos, neg = scores[labels == 1], scores[labels == 0]
     pairs = (pos[:, None] > neg[None]).mean() + 0.5 * (pos[:, None] == neg[None]).mean()
     assert auroc(scores, labels) == pytest.approx(pairs)
+
+
+def test_pixel_auroc_compares_maps_with_masks_resized_to_their_shape() -> None:
+    mask = np.zeros((8, 12), np.uint8)
+    mask[:4, :6] = 1  # the top-left quarter, at twice the maps' resolution
+    hit, miss = np.zeros((1, 4, 6)), np.zeros((1, 4, 6))
+    hit[0, :2, :3], miss[0, 2:, 3:] = 1.0, 1.0
+    assert pixel_auroc(hit, [mask]) == 1.0
+    assert pixel_auroc(miss, [mask]) == pytest.approx(1 / 3)  # 6 of 18 goods outrank every defect, the rest tie
+    assert pixel_auroc(hit, None) is None
 
 
 def test_rates_at_threshold() -> None:

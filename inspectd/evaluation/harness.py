@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
@@ -19,7 +18,7 @@ from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
 from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
-from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate
+from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
 from inspectd.evaluation.padim import Padim
 from inspectd.images import read_rgb
 
@@ -96,7 +95,7 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
     return EvalResult(
         category=category.name, method=method, shots=shot_count, seed=seed,
         image_auroc=auroc(scored.image_scores, labels),
-        pixel_auroc=_pixel_auroc(scored.maps, category.test_masks),
+        pixel_auroc=pixel_auroc(scored.maps, category.test_masks),
         false_reject_rate=false_reject_rate(scored.image_scores, labels, scored.threshold, missing),
         escape_rate=escape_rate(scored.image_scores, labels, scored.threshold, missing),
         escape_at_5pct_false_reject=escape_at_false_reject(scored.image_scores, labels, 0.05),
@@ -153,12 +152,3 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
     return _Scored(scores, maps, threshold_from_scores(holdout, settings.target_false_reject), fit_seconds,
                    scoring_ms)
-
-
-def _pixel_auroc(maps: np.ndarray, masks: list[np.ndarray] | None) -> float | None:
-    """Pixel AUROC over all test images, at the detector's input shape (masks resized, nearest)."""
-    if masks is None:
-        return None
-    height, width = maps.shape[1:]
-    resized = np.stack([cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) for mask in masks])
-    return auroc(maps.ravel(), resized.ravel())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from inspectd.detector.scoring import rejected
@@ -45,3 +46,12 @@ def escape_at_false_reject(scores: np.ndarray, labels: np.ndarray, false_reject:
     goods = np.sort(scores[~labels])
     allowed = int(np.floor(false_reject * len(goods) + 1e-9))  # goods that may lie above the threshold
     return escape_rate(scores, labels, float(goods[len(goods) - 1 - allowed]))
+
+
+def pixel_auroc(maps: np.ndarray, masks: list[np.ndarray] | None) -> float | None:
+    """Pixel AUROC over all test images, at the detector's input shape (masks resized, nearest)."""
+    if masks is None:
+        return None
+    height, width = maps.shape[1:]
+    resized = np.stack([cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) for mask in masks])
+    return auroc(maps.ravel(), resized.ravel())
