@@ -44,3 +44,20 @@ def test_overlay_is_no_larger_than_max_size_and_keeps_the_aspect(data_root: Path
     overlay = cv2.imdecode(np.frombuffer(heatmap.data, np.uint8), cv2.IMREAD_COLOR)
     assert max(overlay.shape[:2]) == 256 and heatmap.format == "jpeg"
     assert abs(overlay.shape[1] / overlay.shape[0] - image.shape[1] / image.shape[0]) < 0.02
+
+
+def test_the_outline_the_map_was_cut_to_is_traced_in_grey(data_root: Path) -> None:
+    image = read_rgb(image_files(data_root / "mvtec_ad" / "bottle" / "test" / "good")[0])
+    side = image.shape[0]
+    outline = np.zeros((64, 64), bool)
+    outline[16:48, 16:48] = True  # at the map's shape: the middle quarter of the frame
+    settings = HeatmapConfig(format="png", max_size=side)
+    traced = render_overlay(image, np.zeros((64, 64), np.float32), THRESHOLD, [], settings, outline)
+    plain = render_overlay(image, np.zeros((64, 64), np.float32), THRESHOLD, [], settings)
+    traced_pixels, plain_pixels = (cv2.imdecode(np.frombuffer(h.data, np.uint8), cv2.IMREAD_COLOR)
+                                   for h in (traced, plain))
+    edge = side // 4
+    np.testing.assert_array_equal(traced_pixels[side // 2, edge], [200, 200, 200])  # the outline's left side
+    changed = np.any(traced_pixels != plain_pixels, axis=2)
+    assert changed.sum() < 4 * (side // 2 + 2) * 2  # a 1-px trace round the square, nothing inside or out
+    assert not changed[side // 2, side // 2] and not changed[side // 8, side // 8]

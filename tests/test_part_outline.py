@@ -83,8 +83,11 @@ def test_the_detector_shows_the_part_and_scores_the_whole_frame(fryum) -> None:
             shown_on_part += 1
             assert not outlined.anomaly_map[~inside].any() and whole_frame.anomaly_map[~inside].min() > 0
             np.testing.assert_array_equal(outlined.anomaly_map[inside], whole_frame.anomaly_map[inside])
+            np.testing.assert_array_equal(outlined.outline, inside)  # what the heatmap traces
         else:  # its peak lies on the mat: the map that decided the verdict is shown whole
             np.testing.assert_array_equal(outlined.anomaly_map, whole_frame.anomaly_map)
+            assert outlined.outline is None
+        assert whole_frame.outline is None
     assert shown_on_part >= 4
 
 

@@ -53,7 +53,8 @@ def run_batch(detector: Detector, encoded: list[bytes]) -> BatchTiming:
 
 def _result(image: np.ndarray, inspection: Inspection) -> Result:
     defects = tuple(DefectBox(r.x, r.y, r.width, r.height, r.peak_score) for r in inspection.regions)
-    heatmap = render_overlay(image, inspection.anomaly_map, inspection.threshold, defects, HEATMAP)
+    heatmap = render_overlay(image, inspection.anomaly_map, inspection.threshold, defects, HEATMAP,
+                             inspection.outline)
     return Result(info=FrameInfo(source="bench"), product="bench",
                   verdict="fail" if inspection.is_defective else "pass", score=inspection.image_score,
                   calibrated_score=inspection.calibrated_score, part_missing=inspection.part_missing,

@@ -90,7 +90,8 @@ class ResultDispatcher:
         heatmap = None
         if heatmap_settings.enabled and (inspection.is_defective or not heatmap_settings.only_failures):
             started = time.perf_counter()
-            heatmap = render_overlay(item.frame.image, inspection.anomaly_map, inspection.threshold, boxes, heatmap_settings)
+            heatmap = render_overlay(item.frame.image, inspection.anomaly_map, inspection.threshold, boxes,
+                                     heatmap_settings, inspection.outline)
             latency["render"] = (time.perf_counter() - started) * 1000.0
         latency["total"] = (time.monotonic() - info.received_monotonic) * 1000.0
         height, width = item.frame.image.shape[:2]

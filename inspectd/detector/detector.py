@@ -11,7 +11,7 @@ from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
-from inspectd.detector.part_outline import PartOutline
+from inspectd.detector.part_outline import PartOutline, hidden_outside
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected, scores_and_maps
@@ -30,6 +30,8 @@ class Inspection:
     regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
     part_missing: bool = False  # the presence check failed the frame (detector/presence.py)
+    # bool at the bank's input shape: the part's outline the map was cut to; None where the map is whole
+    outline: np.ndarray | None = None
 
 
 class Detector:
@@ -82,9 +84,13 @@ class Detector:
         """RGB uint8 frames of any size -> at the bank's input shape."""
         return [resize_to(image, self.input_shape) for image in images]
 
-    def outlined(self, maps: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
-        """Anomaly maps of ``frames`` (at the input shape) -> 0 outside the part's outline (unchanged without one)."""
-        return maps if self.outline is None else self.outline.restrict(maps, np.stack(frames))
+    def outlined(self, maps: np.ndarray, frames: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """Anomaly maps of ``frames`` (at the input shape) -> the maps, 0 outside the part's outline, and each
+        frame's outline so applied (None: the map left whole; all None without an outline in the bank)."""
+        if self.outline is None:
+            return maps, [None] * len(maps)
+        outlines = self.outline.applied(maps, np.stack(frames))
+        return hidden_outside(maps, outlines), outlines
 
     def part_missing(self, features: np.ndarray) -> np.ndarray:
         """Embedded features [B, h, w, D] -> [B] bool: the presence check fails the frame (never without one)."""
@@ -102,7 +108,7 @@ class Detector:
         timings["preprocess"] += resized_ms
         scores, maps = self.score_maps(features, timings)
         started = time.perf_counter()
-        maps = self.outlined(maps, frames)
+        maps, outlines = self.outlined(maps, frames)
         timings["outline"] = _ms_since(started)
         started = time.perf_counter()
         missing = self.part_missing(features)
@@ -110,13 +116,14 @@ class Detector:
         started = time.perf_counter()
         inspections = []
         defective = rejected(scores, self.threshold, missing)
-        for image, score, anomaly_map, part_missing, fails in zip(images, scores, maps, missing, defective):
+        for image, score, anomaly_map, outline, part_missing, fails in zip(images, scores, maps, outlines, missing,
+                                                                           defective):
             inspections.append(Inspection(
                 image_score=float(score), threshold=self.threshold,
                 calibrated_score=calibrated_score(float(score), self.threshold),
                 is_defective=bool(fails), anomaly_map=anomaly_map,
                 regions=defect_regions(anomaly_map, self.threshold, image.shape[:2]), timings_ms={},
-                part_missing=bool(part_missing)))
+                part_missing=bool(part_missing), outline=outline))
         timings["postprocess"] += _ms_since(started)
         per_image = {stage: ms / len(images) for stage, ms in timings.items()}
         for inspection in inspections:

@@ -52,15 +52,27 @@ class PartOutline:
         return np.stack([_hull(_part_pixels(image, self.mean, self.inverse_covariance, self.limit))
                          for image in images])
 
-    def restrict(self, maps: np.ndarray, images: np.ndarray) -> np.ndarray:
-        """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> the maps, 0 outside the part's
-        outline where it holds the peak and covers at least half the goldens' share (the rest left whole)."""
-        restricted = maps.copy()
-        for map_, inside, out in zip(maps, self.outlines(images), restricted):
+    def applied(self, maps: np.ndarray, images: np.ndarray) -> list[np.ndarray | None]:
+        """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> per frame, its outline where it
+        holds the map's peak and covers at least half the goldens' share, else None (the map stays whole)."""
+        applied: list[np.ndarray | None] = []
+        for map_, inside in zip(maps, self.outlines(images)):
             peak = np.unravel_index(int(map_.argmax()), map_.shape)
-            if inside[peak] and inside.mean() >= self.golden_share / 2:
-                out[~inside] = 0.0
-        return restricted
+            applied.append(inside if inside[peak] and inside.mean() >= self.golden_share / 2 else None)
+        return applied
+
+    def restrict(self, maps: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """The maps, 0 outside each frame's ``applied`` outline (a frame without one left whole)."""
+        return hidden_outside(maps, self.applied(maps, images))
+
+
+def hidden_outside(maps: np.ndarray, outlines: list[np.ndarray | None]) -> np.ndarray:
+    """Maps [B, H, W] -> a copy, 0 outside each map's outline (None: left whole)."""
+    restricted = maps.copy()
+    for out, inside in zip(restricted, outlines):
+        if inside is not None:
+            out[~inside] = 0.0
+    return restricted
 
 
 def fit_outline(goldens: np.ndarray) -> PartOutline | None:

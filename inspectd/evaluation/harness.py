@@ -123,7 +123,7 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
     started = time.perf_counter()
     features = embed(test_raw, settings.embedder)
     scores, maps = detector.score_maps(features, timings)
-    maps = detector.outlined(maps, test_frames)
+    maps, _ = detector.outlined(maps, test_frames)
     missing = detector.part_missing(features) if presence_check else None
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
     return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms, missing)
