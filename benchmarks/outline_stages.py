@@ -48,7 +48,8 @@ def main() -> None:
     if outline is None:
         raise SystemExit(f"{args.category}: no outline is fitted on its first golden")
     frames = [resize_to(image, shape) for image in category.test_images[:args.frames]]
-    maps = [np.random.default_rng(0).random(shape, dtype=np.float32) for _ in frames]
+    rng = np.random.default_rng(0)
+    maps = [rng.random(shape, dtype=np.float32) for _ in frames]
     steps = {
         "outlines (colour distances, opening, hull)": ms_per_item(lambda frame: outline.outlines(frame[None]), frames),
         "restrict (the outlines, the maps zeroed off them)": ms_per_item(

@@ -12,7 +12,7 @@ import pytest
 
 from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.features import resize_to
-from inspectd.detector.part_outline import PartOutline, _squared_distances, fit_outline
+from inspectd.detector.part_outline import PartOutline, _squared_distances, _whitening, fit_outline
 from inspectd.detector.refit import refit_product
 from inspectd.evaluation.dataset import load_category
 from inspectd.images import read_rgb
@@ -98,7 +98,8 @@ def test_colour_distances_are_the_mahalanobis_quadratic_form() -> None:
     inverse, mean = spread @ spread.T + 0.1 * np.eye(3), np.array([120.0, 130.0, 125.0])
     centred = colours.reshape(-1, 3).astype(np.float64) - mean
     expected = ((centred @ inverse) * centred).sum(1).reshape(50, 40)
-    np.testing.assert_allclose(_squared_distances(colours, mean, inverse), expected, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(_squared_distances(colours, _whitening(mean, inverse)), expected, rtol=1e-4,
+                               atol=1e-2)
 
 
 def test_an_unknown_part_outline_is_refused_with_its_name() -> None:

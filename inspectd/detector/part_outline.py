@@ -14,6 +14,7 @@ what it covers on the goldens (the part's colour not found: a part too like its 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -49,8 +50,8 @@ class PartOutline:
 
     def outlines(self, images: np.ndarray) -> np.ndarray:
         """RGB uint8 frames [B, H, W, 3] -> [B, H, W] bool, inside the part's outline."""
-        return np.stack([_hull(_part_pixels(image, self.mean, self.inverse_covariance, self.limit))
-                         for image in images])
+        whitening = _whitening(self.mean, self.inverse_covariance)
+        return np.stack([_hull(_part_pixels(image, whitening, self.limit)) for image in images])
 
     def applied(self, maps: np.ndarray, images: np.ndarray) -> list[np.ndarray | None]:
         """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> per frame, its outline where it
@@ -83,32 +84,37 @@ def fit_outline(goldens: np.ndarray) -> PartOutline | None:
     colours = np.concatenate([_lab(image)[border] for image in goldens]).astype(np.float64)
     mean = colours.mean(0)
     inverse = np.linalg.inv(np.cov(colours - mean, rowvar=False) + LAB_RIDGE * np.eye(3))
-    limit = float(np.percentile(_squared_distances(colours, mean, inverse), BACKGROUND_QUANTILE))
+    whitening = _whitening(mean, inverse)
+    limit = float(np.percentile(_squared_distances(colours, whitening), BACKGROUND_QUANTILE))
     mean, inverse = tuple(float(v) for v in mean), tuple(tuple(float(v) for v in row) for row in inverse)
-    parts = [_part_pixels(image, mean, inverse, limit) for image in goldens]
+    parts = [_part_pixels(image, whitening, limit) for image in goldens]
     share = float(np.mean([_hull(part).mean() for part in parts]))
     if min(_largest_piece(part) for part in parts) < MIN_PART_SHARE * parts[0].size or share > MAX_OUTLINE_SHARE:
         return None
     return PartOutline(mean, inverse, limit, share)
 
 
-def _part_pixels(image: np.ndarray, mean: tuple[float, ...], inverse: tuple[tuple[float, ...], ...],
-                 limit: float) -> np.ndarray:
+def _part_pixels(image: np.ndarray, whitening: np.ndarray, limit: float) -> np.ndarray:
     """Pixels of ``image`` whose colour the border does not explain (squared distance above ``limit``), specks
     opened away (uint8 0/1)."""
-    part = (_squared_distances(_lab(image), np.asarray(mean), np.asarray(inverse)) > limit).astype(np.uint8)
+    part = (_squared_distances(_lab(image), whitening) > limit).astype(np.uint8)
     return cv2.morphologyEx(part, cv2.MORPH_OPEN, np.ones((OPENING_PX, OPENING_PX), np.uint8))
 
 
 _CHANNEL_SUM = np.ones((1, 3), np.float32)
 
 
-def _squared_distances(colours: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """Lab colours [..., 3] -> [...] squared Mahalanobis distances to the border's colour: |F (x - mean)|^2 with
-    F the inverse covariance's Cholesky factor, as two OpenCV channel transforms (4x numpy's matrix products)."""
+def _whitening(mean: Sequence[float], inverse: Sequence[Sequence[float]]) -> np.ndarray:
+    """The border colour's mean and inverse covariance -> the 3 x 4 affine map x -> F (x - mean), F the inverse
+    covariance's Cholesky factor, so that a colour's squared Mahalanobis distance is its image's squared length."""
     factor = np.linalg.cholesky(np.asarray(inverse, np.float64)).T
-    affine = np.hstack([factor, -(factor @ np.asarray(mean, np.float64))[:, None]]).astype(np.float32)
-    whitened = cv2.transform(np.asarray(colours, np.float32).reshape(-1, 1, 3), affine)
+    return np.hstack([factor, -(factor @ np.asarray(mean, np.float64))[:, None]]).astype(np.float32)
+
+
+def _squared_distances(colours: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """Lab colours [..., 3] -> [...] squared Mahalanobis distances to the border's colour, as two OpenCV channel
+    transforms (4x numpy's matrix products)."""
+    whitened = cv2.transform(np.asarray(colours, np.float32).reshape(-1, 1, 3), whitening)
     return cv2.transform(whitened * whitened, _CHANNEL_SUM).reshape(colours.shape[:-1])
 
 
