@@ -22,7 +22,8 @@ import torch
 
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.coreset import PROJECTION_DIM, coreset_size, greedy_coreset
-from inspectd.detector.fit import image_featurizer
+from inspectd.detector.features import resize_to
+from inspectd.detector.fit import golden_input_shape, image_featurizer
 from inspectd.detector.settings import DetectorSettings
 from inspectd.evaluation.dataset import load_category
 from inspectd.images import read_rgb
@@ -86,7 +87,8 @@ def main() -> None:
     backbone = get_backbone(settings.backbone, settings.weights_path)
     for name in sys.argv[1:]:
         golden = read_rgb(load_category(DATA / name).train_files[0])
-        copies = image_featurizer([golden], settings, backbone)(0, settings.augmentations)
+        frame = resize_to(golden, golden_input_shape([golden], settings))
+        copies = image_featurizer([frame], settings, backbone)(0, settings.augmentations)
         rows = copies.reshape(-1, copies.shape[-1])
         started = time.perf_counter()
         shipped = greedy_coreset(rows, settings.coreset, 0)

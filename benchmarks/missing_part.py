@@ -81,7 +81,7 @@ def main() -> None:
     for group, held_out in enumerate(bank.holdout_features):
         print(f"  golden {group} held out:", np.round(reverse_coverage(bank.memory[bank.row_groups != group], held_out), 3))
     for label, frames in (("good with its part", goods), ("part missing", empty)):
-        for features in detector.embedded_features(frames, {}):
+        for features in detector.embedded_features(detector.input_frames(frames), {}):
             print(f"  {label}:", np.round(reverse_coverage(bank.memory, features), 3))
 
 

@@ -32,8 +32,9 @@ def runs_parser(description: str) -> argparse.ArgumentParser:
 
 def seeded_detectors(args: argparse.Namespace) -> Iterator[tuple[str, Category, np.ndarray, int, list[Detector]]]:
     """Per category and shot count: the category, its test images' features and one detector per seed,
-    each on a default-settings bank of that seed's K goldens (METHOD.md section 6)."""
-    settings = DetectorSettings()
+    each on a default-settings bank of that seed's K goldens (METHOD.md section 6). Whole-frame banks: the
+    features are cached per category, and a pose-aligned crop (detector/pose.py) follows each seed's goldens."""
+    settings = DetectorSettings(pose="off")
     for name in args.categories.split(","):
         category = load_category(args.data / name)
         cache = FeatureCache(settings, read_rgb(category.train_files[0]))

@@ -73,7 +73,8 @@ def test_graph_runs_a_batch_in_chunks_with_the_features_of_frame_by_frame(bottle
 def test_shortlist_search_matches_exact_search(bottle) -> None:
     goldens, tests = bottle
     bank = fit_bank(goldens, REFERENCE)
-    features = Detector(bank).embedded_features(tests, {})
+    detector = Detector(bank)
+    features = detector.embedded_features(detector.input_frames(tests), {})
     exact = PatchIndex(bank.memory).patch_scores(features)
     shortlist = ShortlistIndex(bank.memory).patch_scores(features)
     assert np.max(np.abs(shortlist - exact) / exact) <= 0.005

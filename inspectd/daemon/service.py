@@ -143,7 +143,7 @@ class Daemon:
         if not self.config.reduced_jpeg_decode:
             return None
         needs = [p.heatmap.max_size for p in self.config.products.values() if p.heatmap.enabled]
-        needs += [max(b.detector.input_shape) for b in self.banks.values() if b.detector is not None]
+        needs += [b.detector.frame_side() for b in self.banks.values() if b.detector is not None]
         return max(needs, default=None)
 
     def _start_camera(self, camera: CameraConfig) -> FrameSource:

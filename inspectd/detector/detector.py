@@ -12,6 +12,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.part_outline import PartOutline, hidden_outside
+from inspectd.detector.pose import PoseAlignment
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected, scores_and_maps
@@ -24,13 +25,13 @@ class Inspection:
     threshold: float
     calibrated_score: float  # 0.5 at the threshold, monotone in image_score
     is_defective: bool
-    # float32 at the bank's input shape (not the frame's), in image-score units; 0 outside the part's outline
-    # where the bank has one (detector/part_outline.py)
+    # float32 at the bank's frame shape (Detector.frame_shape, not the frame's own), in image-score units; 0
+    # outside the part's outline where the bank has one (detector/part_outline.py)
     anomaly_map: np.ndarray
     regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
     part_missing: bool = False  # the presence check failed the frame (detector/presence.py)
-    # bool at the bank's input shape: the part's outline the map was cut to; None where the map is whole
+    # bool at the bank's frame shape: the part's outline the map was cut to; None where the map is whole
     outline: np.ndarray | None = None
 
 
@@ -55,11 +56,18 @@ class Detector:
         # Banks written before the part outline, and those of parts not told from their background, have none.
         outline = bank.manifest.get("part_outline") if self.settings.part_outline != "off" else None
         self.outline = None if outline is None else PartOutline.from_dict(outline)
+        # Banks of parts not long and thin, and those written before pose alignment, take the frame whole.
+        pose = bank.manifest.get("pose")
+        self.pose = None if pose is None else PoseAlignment.from_dict(pose)
+        # the shape frames are resized to, and maps, outlines and regions are given at: the input shape unless
+        # the backbone sees a pose-aligned crop
+        self.frame_shape = self.input_shape if self.pose is None else self.pose.frame_shape
 
-    def embedded_features(self, images: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
-        """RGB uint8 frames -> embedded patch features [B, h, w, D]; adds stage timings (ms)."""
+    def embedded_features(self, inputs: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
+        """RGB uint8 frames at the input shape (``input_frames``) -> embedded patch features [B, h, w, D]; adds
+        stage timings (ms)."""
         started = time.perf_counter()
-        batch = to_batch(self.input_frames(images), self.backbone)
+        batch = to_batch(inputs, self.backbone)
         timings["preprocess"] = _ms_since(started)
         started = time.perf_counter()
         features = patch_features(self.backbone, batch, self.settings.precision, self.settings.feature_norm_power)
@@ -69,10 +77,14 @@ class Detector:
         timings["embed"] = _ms_since(started)
         return embedded
 
-    def score_maps(self, features: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """Embedded features -> (image scores [B], anomaly maps [B, H, W] at the bank's input shape)."""
+    def score_maps(self, features: np.ndarray, timings: dict[str, float],
+                   scored_cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Embedded features -> (image scores [B], anomaly maps [B, H, W] at the bank's input shape);
+        ``scored_cells`` [B, h, w] (0 or 1): the patch-grid cells that count (all by default)."""
         started = time.perf_counter()
         patch_scores = self.index.patch_scores(features)
+        if scored_cells is not None:
+            patch_scores = patch_scores * scored_cells
         timings["search"] = _ms_since(started)
         started = time.perf_counter()
         scores, maps = scores_and_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre,
@@ -81,11 +93,28 @@ class Detector:
         return scores, maps
 
     def input_frames(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """RGB uint8 frames of any size -> at the bank's input shape."""
-        return [resize_to(image, self.input_shape) for image in images]
+        """RGB uint8 frames of any size -> what the backbone sees, at the bank's input shape."""
+        return self.framed(images)[1]
+
+    def framed(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
+        """RGB uint8 frames of any size -> (the frames at ``frame_shape``, the backbone's inputs, and where the
+        pose alignment placed each crop [B, 2, 3]; None without one: the inputs are the frames)."""
+        frames = [resize_to(image, self.frame_shape) for image in images]
+        if self.pose is None:
+            return frames, frames, None
+        placements = self.pose.placements(frames)
+        return frames, self.pose.crops(images, placements), placements
+
+    def frame_side(self) -> int:
+        """The longest side a frame needs so that the backbone's input is not made from upscaled pixels."""
+        return max(self.input_shape) if self.pose is None else self.pose.frame_side()
+
+    def frame_maps(self, maps: np.ndarray, placements: np.ndarray | None) -> np.ndarray:
+        """Maps at the input shape -> at ``frame_shape`` (turned back off the pose-aligned crops)."""
+        return maps if placements is None else self.pose.on_frames(maps, placements)
 
     def outlined(self, maps: np.ndarray, frames: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """Anomaly maps of ``frames`` (at the input shape) -> the maps, 0 outside the part's outline, and each
+        """Anomaly maps of ``frames`` (at ``frame_shape``) -> the maps, 0 outside the part's outline, and each
         frame's outline so applied (None: the map left whole; all None without an outline in the bank)."""
         if self.outline is None:
             return maps, [None] * len(maps)
@@ -102,13 +131,15 @@ class Detector:
             return []
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        frames = self.input_frames(images)  # once: the features and the part's outline both read them
+        frames, inputs, placements = self.framed(images)  # once: the features and the part's outline read them
         resized_ms = _ms_since(started)
-        features = self.embedded_features(frames, timings)
-        timings["preprocess"] += resized_ms
-        scores, maps = self.score_maps(features, timings)
+        features = self.embedded_features(inputs, timings)
         started = time.perf_counter()
-        maps, outlines = self.outlined(maps, frames)
+        on_frame = None if placements is None else self.pose.cells_on_frame(placements, features.shape[1:3])
+        timings["preprocess"] += resized_ms + _ms_since(started)
+        scores, maps = self.score_maps(features, timings, on_frame)
+        started = time.perf_counter()
+        maps, outlines = self.outlined(self.frame_maps(maps, placements), frames)
         timings["outline"] = _ms_since(started)
         started = time.perf_counter()
         missing = self.part_missing(features)

@@ -64,7 +64,8 @@ def image_sha256(image: np.ndarray) -> str:
 def add_good_frame(bank: Bank, image: np.ndarray) -> tuple[Bank, float]:
     """The bank with ``image`` (RGB uint8, marked good) added, and the frame's score against ``bank``."""
     detector = Detector(bank)
-    copies = image_featurizer([image], bank.settings, detector.backbone)(0, bank.settings.augmentations)
+    copies = image_featurizer(detector.input_frames([image]), bank.settings, detector.backbone)(0,
+                                                                                            bank.settings.augmentations)
     return add_good_copies(bank, detector, copies, image_sha256(image))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -19,6 +19,7 @@ from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
 from inspectd.detector.part_outline import fit_outline
+from inspectd.detector.pose import PoseAlignment, aligned_augmentations, fit_pose
 from inspectd.detector.presence import presence_calibration
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
@@ -39,22 +40,41 @@ class MemoryFit:
     input_shape: tuple[int, int]
 
 
-def image_featurizer(golden_images: list[np.ndarray], settings: DetectorSettings,
+def image_featurizer(input_frames: list[np.ndarray], settings: DetectorSettings,
                      backbone: FeatureBackbone) -> Featurize:
-    shape = golden_input_shape(golden_images, settings)
-
+    """Featurize over golden frames already at the bank's input shape (``Detector.input_frames``, ``fit_inputs``)."""
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
-        image = resize_to(golden_images[index], shape)
-        batch = to_batch(augmented_copies(image, augmentations), backbone)
+        batch = to_batch(augmented_copies(input_frames[index], augmentations), backbone)
         return embed(patch_features(backbone, batch, settings.precision, settings.feature_norm_power),
                      settings.embedder)
     return featurize
 
 
 def golden_input_shape(golden_images: list[np.ndarray], settings: DetectorSettings) -> tuple[int, int]:
-    """The bank's input shape: from the first golden image's aspect ratio (frames of a product share one)."""
+    """The shape frames are resized to: from the first golden image's aspect ratio (frames of a product share one)."""
     height, width = golden_images[0].shape[:2]
     return input_shape(height, width, settings.input_size, settings.keep_aspect)
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """What a fit featurizes: the goldens at the backbone's input shape, the settings whose copies they get, and
+    the pose alignment that made them (None: the goldens resized whole)."""
+    frames: list[np.ndarray]  # each golden resized whole, at golden_input_shape (the part outline's frames)
+    inputs: list[np.ndarray]  # what the backbone sees: the frames, or their pose-aligned crops
+    settings: DetectorSettings
+    pose: PoseAlignment | None
+
+
+def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> FitInputs:
+    shape = golden_input_shape(golden_images, settings)
+    frames = [resize_to(image, shape) for image in golden_images]
+    pose = fit_pose(frames, settings)
+    if pose is None:
+        return FitInputs(frames, frames, settings, None)
+    inputs = pose.crops(golden_images, pose.placements(frames))
+    return FitInputs(frames, inputs, replace(settings, augmentations=aligned_augmentations(settings.augmentations)),
+                     pose)
 
 
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
@@ -127,16 +147,19 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
         raise ValueError("fit_bank needs at least one golden image")
     started = time.perf_counter()
     backbone = backbone or get_backbone(settings.backbone, settings.weights_path)
-    shape = golden_input_shape(golden_images, settings)
-    fitted = fit_memory(image_featurizer(golden_images, settings, backbone), len(golden_images), settings, shape)
-    outline = outline_entry([resize_to(image, shape) for image in golden_images], settings)
-    manifest = build_manifest(settings, backbone, fitted, golden_images, time.perf_counter() - started, outline)
+    fit = fit_inputs(golden_images, settings)
+    shape = fit.inputs[0].shape[:2]
+    fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape)
+    outline = outline_entry(fit.frames, fit.settings)
+    manifest = build_manifest(fit.settings, backbone, fitted, golden_images, time.perf_counter() - started, outline,
+                              fit.pose)
     return Bank(memory=fitted.memory, manifest=manifest, row_groups=fitted.row_groups,
                 holdout_features=fitted.holdout_features)
 
 
 def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted: MemoryFit,
-                   golden_images: list[np.ndarray], fit_seconds: float, part_outline: dict | None = None) -> dict:
+                   golden_images: list[np.ndarray], fit_seconds: float, part_outline: dict | None = None,
+                   pose: PoseAlignment | None = None) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "inspectd_version": inspectd.__version__,
@@ -154,6 +177,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
         "calibration": fitted.calibration,
         "presence": fitted.presence,
         "part_outline": part_outline,
+        "pose": None if pose is None else pose.to_dict(),
         "golden_sha256": [hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
                           for img in golden_images],
         "fit_seconds": round(fit_seconds, 3),

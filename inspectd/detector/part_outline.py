@@ -53,6 +53,13 @@ class PartOutline:
         whitening = _whitening(self.mean, self.inverse_covariance)
         return np.stack([_hull(_part_pixels(image, whitening, self.limit)) for image in images])
 
+    def weights(self, image: np.ndarray) -> np.ndarray:
+        """RGB uint8 frame [H, W, 3] -> [H, W] float32: each pixel's squared colour distance to the background
+        where it exceeds the limit (the part's), 0 elsewhere."""
+        distances = _squared_distances(_lab(image), _whitening(self.mean, self.inverse_covariance))
+        distances[distances <= self.limit] = 0.0
+        return distances
+
     def applied(self, maps: np.ndarray, images: np.ndarray) -> list[np.ndarray | None]:
         """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> per frame, its outline where it
         holds the map's peak and covers at least half the goldens' share, else None (the map stays whole)."""

@@ -25,6 +25,8 @@ class RefitReport:
     seconds: float
     roi: tuple[float, float, float, float] = WHOLE_FRAME
     outline_share: float | None = None  # share of a golden frame inside the part's outline; None: no outline
+    # (length, width) of the pose-aligned window in the frame's pixels at the input size; None: the whole frame
+    pose_window: tuple[float, float] | None = None
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -34,6 +36,9 @@ class RefitReport:
             f"; inspects only the region of interest {list(self.roi)} (left, top, right, bottom of the frame)")
         outline = "" if self.outline_share is None else (
             f"; the heatmap shows the part's outline ({self.outline_share:.0%} of a golden frame)")
+        if self.pose_window is not None:
+            outline += (f"; each frame is turned to the part's long axis and cropped to "
+                        f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
                 f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}")
@@ -74,4 +79,5 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
                        counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
                        time.perf_counter() - started, bank.settings.roi,
-                       (bank.manifest["part_outline"] or {}).get("golden_share"))
+                       (bank.manifest["part_outline"] or {}).get("golden_share"),
+                       None if bank.manifest["pose"] is None else tuple(bank.manifest["pose"]["window"]))

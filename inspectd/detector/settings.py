@@ -45,6 +45,7 @@ PRECISIONS = ("float32", "bfloat16")
 WHOLE_FRAME = (0.0, 0.0, 1.0, 1.0)
 SEARCHES = ("exact", "shortlist")
 PART_OUTLINES = ("auto", "off")
+POSES = ("auto", "off")
 
 
 def _is_roi(roi: object) -> bool:
@@ -84,6 +85,11 @@ class DetectorSettings:
     # pixel AUROC fryum +0.007-0.012, cookies +0.002-0.003, mean +0.002-0.004 at 1-8 shots (docs/results.md,
     # "The part's outline")
     part_outline: str = "auto"
+    # "auto": where the goldens show a long, thin part on a background of its own colour, each frame is turned to
+    # the part's long axis and cropped round it, and the bank holds the part near that pose (detector/pose.py;
+    # the configured rotations and flips give way to pose.ALIGNED_ROTATIONS).
+    # "off": the whole frame at the configured copies (docs/results.md, "Turning each frame to its part")
+    pose: str = "auto"
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
     target_false_reject: float = 0.01
     seed: int = 0
@@ -100,6 +106,8 @@ class DetectorSettings:
             raise ValueError(f"search must be one of {SEARCHES}, got {self.search!r}")
         if self.part_outline not in PART_OUTLINES:
             raise ValueError(f"part_outline must be one of {PART_OUTLINES}, got {self.part_outline!r}")
+        if self.pose not in POSES:
+            raise ValueError(f"pose must be one of {POSES}, got {self.pose!r}")
         if not 0.0 <= self.feature_norm_power <= 1.0:
             raise ValueError(f"feature_norm_power must be in [0, 1], got {self.feature_norm_power!r}")
         if not _is_roi(self.roi):
@@ -137,7 +145,7 @@ class DetectorSettings:
 
 NO_AUGMENTATION = AugmentationSet(rotations=1, gains=())  # the image alone
 PLAIN_PATCHCORE = DetectorSettings(augmentations=NO_AUGMENTATION, feature_norm_power=0.0,
-                                   embedder=EmbedderSettings(enabled=False), part_outline="off")
+                                   embedder=EmbedderSettings(enabled=False), part_outline="off", pose="off")
 
 
 def _merge(into: dict, overrides: dict, prefix: str) -> None:

@@ -52,6 +52,9 @@ class FeedbackRun:
 
 
 def prepare_run(data_dir: Path, settings: DetectorSettings) -> FeedbackRun:
+    """Cached whole-frame features: the simulation runs with pose alignment off (an aligned crop follows each
+    seed's goldens, so it cannot be cached), and a long part's rows are those of the whole-frame detector."""
+    settings = replace(settings, pose="off")
     category = load_category(data_dir)
     cache = FeatureCache(settings, read_rgb(category.train_files[0]))
     return FeedbackRun(category, cache, embed(cache.test(category.test_images)[0], settings.embedder), settings)

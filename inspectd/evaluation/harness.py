@@ -12,7 +12,8 @@ import numpy as np
 from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.fit import fit_memory, outline_entry, scoring_bank
+from inspectd.detector.fit import fit_bank, fit_memory, outline_entry, scoring_bank
+from inspectd.detector.pose import fit_pose
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
@@ -23,6 +24,7 @@ from inspectd.evaluation.padim import Padim
 from inspectd.images import read_rgb
 
 METHODS = ("graphcore", "patchcore", "padim")
+ALIGNED_BATCH = 16  # test frames per Detector.inspect call in a pose-aligned run
 
 
 @dataclass
@@ -51,19 +53,20 @@ class _Scored:
     maps: np.ndarray
     threshold: float
     fit_seconds: float
-    scoring_ms_per_image: float
+    ms_per_image: float  # features and scoring
     part_missing: np.ndarray | None = None  # [N] bool, the presence check's; None without one
 
 
 def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
     """graphcore: the given settings; patchcore and padim: raw patch vectors, no augmentation, no graph embedder,
-    no part outline."""
+    no part outline, no pose alignment."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     if method == "graphcore":
         return base
     return replace(base, augmentations=PLAIN_PATCHCORE.augmentations, embedder=PLAIN_PATCHCORE.embedder,
-                   feature_norm_power=PLAIN_PATCHCORE.feature_norm_power, part_outline=PLAIN_PATCHCORE.part_outline)
+                   feature_norm_power=PLAIN_PATCHCORE.feature_norm_power, part_outline=PLAIN_PATCHCORE.part_outline,
+                   pose=PLAIN_PATCHCORE.pose)
 
 
 def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: str,
@@ -85,12 +88,14 @@ def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: 
 
 def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], method: str,
              settings: DetectorSettings, shot_count: int, seed: int) -> EvalResult:
-    test_raw, extract_ms = cache.test(category.test_images)
+    presence_check = method == "graphcore"  # the baselines' verdict is their score alone, the default's the daemon's
     if method == "padim":
-        scored = _score_padim(cache, goldens, settings, test_raw)
-    else:  # the baselines' verdict is their score alone; the default's is the daemon's, presence check included
-        scored = _score_patchcore(cache, goldens, settings, test_raw, cache.test_frames(category.test_images),
-                                  presence_check=method == "graphcore")
+        scored = _score_padim(cache, goldens, settings, *cache.test(category.test_images))
+    elif fit_pose([cache.golden_frame(path) for path in goldens], settings) is not None:
+        scored = _score_aligned(goldens, settings, category.test_images, presence_check)
+    else:
+        scored = _score_patchcore(cache, goldens, settings, *cache.test(category.test_images),
+                                  cache.test_frames(category.test_images), presence_check)
     labels, missing = category.test_labels, scored.part_missing
     return EvalResult(
         category=category.name, method=method, shots=shot_count, seed=seed,
@@ -99,13 +104,13 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
         false_reject_rate=false_reject_rate(scored.image_scores, labels, scored.threshold, missing),
         escape_rate=escape_rate(scored.image_scores, labels, scored.threshold, missing),
         escape_at_5pct_false_reject=escape_at_false_reject(scored.image_scores, labels, 0.05),
-        fit_seconds=scored.fit_seconds, ms_per_image=extract_ms + scored.scoring_ms_per_image,
+        fit_seconds=scored.fit_seconds, ms_per_image=scored.ms_per_image,
         failed_by_presence_only=None if missing is None else int(
             (missing & (scored.image_scores <= scored.threshold)).sum()))
 
 
-def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
-                     test_raw: np.ndarray, test_frames: list[np.ndarray], presence_check: bool) -> _Scored:
+def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings, test_raw: np.ndarray,
+                     extract_ms: float, test_frames: list[np.ndarray], presence_check: bool) -> _Scored:
     extraction_seconds = 0.0
 
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
@@ -126,11 +131,28 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
     maps, _ = detector.outlined(maps, test_frames)
     missing = detector.part_missing(features) if presence_check else None
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
-    return _Scored(scores, maps, fitted.threshold, fit_seconds, scoring_ms, missing)
+    return _Scored(scores, maps, fitted.threshold, fit_seconds, extract_ms + scoring_ms, missing)
+
+
+def _score_aligned(goldens: list[Path], settings: DetectorSettings, test_images: list[np.ndarray],
+                   presence_check: bool) -> _Scored:
+    """A pose-aligned fit (detector/pose.py), fitted and scored as the daemon does: each frame's crop follows the
+    outline learnt from the goldens, so no golden or test feature can come from the cache."""
+    started = time.perf_counter()
+    bank = fit_bank([read_rgb(path) for path in goldens], settings)
+    fit_seconds = time.perf_counter() - started
+    detector = Detector(bank, presence_check=presence_check)
+    started = time.perf_counter()
+    inspections = [inspection for start in range(0, len(test_images), ALIGNED_BATCH)
+                   for inspection in detector.inspect(test_images[start:start + ALIGNED_BATCH])]
+    ms_per_image = (time.perf_counter() - started) * 1000.0 / len(test_images)
+    missing = np.array([i.part_missing for i in inspections]) if presence_check else None
+    return _Scored(np.array([i.image_score for i in inspections]), np.stack([i.anomaly_map for i in inspections]),
+                   bank.threshold, fit_seconds, ms_per_image, missing)
 
 
 def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
-                 test_raw: np.ndarray) -> _Scored:
+                 test_raw: np.ndarray, extract_ms: float) -> _Scored:
     started = time.perf_counter()
     golden_raw = [cache.golden(path, settings.augmentations) for path in goldens]
     features = np.concatenate([raw for raw, _ in golden_raw])
@@ -151,4 +173,4 @@ def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSet
     scores, maps = image_level(model, test_raw)
     scoring_ms = (time.perf_counter() - started) * 1000.0 / len(test_raw)
     return _Scored(scores, maps, threshold_from_scores(holdout, settings.target_false_reject), fit_seconds,
-                   scoring_ms)
+                   extract_ms + scoring_ms)

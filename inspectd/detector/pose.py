@@ -1,0 +1,141 @@
+"""Each frame turned to its part's long axis and cropped round the part, for parts that are long and thin.
+
+A long part lying at any angle on its frame (a screw, a pin, a shaft) wastes most of a square input on
+background and forces the bank to hold the part at every angle. Where the goldens show a part on a background
+of its own colour (detector/part_outline.py) that is at least ``MIN_ELONGATION`` times as long as it is wide,
+the centroid and second moments of each frame's part pixels, weighted by how far their colour lies from the
+background's, give the part's centre and long axis; the frame is turned about that centre so the axis lies along
+x, and one fixed window round it (the goldens' largest extent plus ``WINDOW_MARGIN``) is resized to the
+backbone's input. The part is then seen at a higher resolution for the same input size, and the bank needs
+only what the axis leaves open: which end is which (180 degrees) and the axis's few degrees of error
+(``ALIGNED_ROTATIONS``). Not the mirror image across the axis: a mirrored part (a left-hand thread) is a defect.
+
+Maps are scored in the window and turned back onto the frame (at ``frame_shape``), where the outline, the
+regions and the overlay read them; what lies outside the window scores 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from inspectd.detector.features import input_shape, resize_to
+from inspectd.detector.part_outline import PartOutline, fit_outline
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
+
+# the part at least this many times as long as wide on every golden (by its colour-distance moments): below, the
+# long axis is not told reliably from a turned part's (round and squarish parts)
+MIN_ELONGATION = 2.0
+CORE_QUANTILE, CORE_SHARE = 99.0, 0.25
+WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of the window
+# the axis errs by a few degrees between frames; 6 degree steps keep a patch within 3 of a copy
+ALIGNED_ROTATIONS = (0.0, 6.0, -6.0, 180.0, 174.0, 186.0)
+
+
+@dataclass(frozen=True)
+class PoseAlignment:
+    outline: PartOutline  # finds the part on a frame at frame_shape
+    frame_shape: tuple[int, int]  # (height, width) a frame is searched at, and its maps are returned at
+    window: tuple[float, float]  # (length, width) of the crop round the part, in frame_shape pixels
+    input_shape: tuple[int, int]  # (height, width) the crop is resized to for the backbone
+
+    def to_dict(self) -> dict:
+        return {"outline": self.outline.to_dict(), "frame_shape": list(self.frame_shape),
+                "window": list(self.window), "input_shape": list(self.input_shape)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PoseAlignment":
+        return cls(PartOutline.from_dict(data["outline"]), tuple(data["frame_shape"]), tuple(data["window"]),
+                   tuple(data["input_shape"]))
+
+    def placements(self, frames: list[np.ndarray]) -> np.ndarray:
+        """Frames at ``frame_shape`` -> [B, 2, 3] affine maps from a frame's pixels to its crop's input pixels."""
+        height, width = self.input_shape
+        scale = np.array([[width / self.window[0]], [height / self.window[1]]])
+        placements = []
+        for frame in frames:
+            (cx, cy), _, degrees = _axis(self.outline.weights(frame))
+            matrix = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)
+            matrix[:, 2] += (self.window[0] / 2 - cx, self.window[1] / 2 - cy)
+            placements.append(matrix * scale)
+        return np.stack(placements)
+
+    def crops(self, images: list[np.ndarray], placements: np.ndarray) -> list[np.ndarray]:
+        """Full-resolution RGB frames -> their crops at ``input_shape``, sampled from the frame itself: turned at
+        the frame's own resolution where the crop shrinks it, then area-averaged down (no aliasing)."""
+        crops = []
+        height, width = self.input_shape
+        for image, placement in zip(images, placements):
+            from_image = placement.copy()
+            from_image[:, 0] *= self.frame_shape[1] / image.shape[1]
+            from_image[:, 1] *= self.frame_shape[0] / image.shape[0]
+            zoom = min(1.0, float(np.hypot(*from_image[0, :2])))  # input pixels per frame pixel, at most 1
+            canvas = (max(1, round(width / zoom)), max(1, round(height / zoom)))
+            turned = cv2.warpAffine(image, from_image / zoom, canvas, flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REFLECT_101)
+            crops.append(resize_to(turned, self.input_shape))
+        return crops
+
+    def cells_on_frame(self, placements: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+        """[B, h, w] float32: 1 for each patch-grid cell of a crop that lies mostly on its frame, 0 for one the
+        window takes from beyond the frame's edge (mirrored in, never scored)."""
+        cells = []
+        for placement in placements:
+            on_frame = cv2.warpAffine(np.ones(self.frame_shape, np.float32), placement, self.input_shape[::-1],
+                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            cells.append(cv2.resize(on_frame, grid[::-1], interpolation=cv2.INTER_AREA) > 0.5)
+        return np.stack(cells).astype(np.float32)
+
+    def on_frames(self, maps: np.ndarray, placements: np.ndarray) -> np.ndarray:
+        """Maps [B, h, w] at ``input_shape`` -> [B, H, W] at ``frame_shape`` (0 outside the window)."""
+        size = self.frame_shape[::-1]
+        return np.stack([cv2.warpAffine(m, p, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+                         for m, p in zip(maps, placements)])
+
+    def frame_side(self) -> int:
+        """The longest side a frame needs for its crop not to be upscaled."""
+        zoom = max(self.input_shape[1] / self.window[0], self.input_shape[0] / self.window[1])
+        return int(np.ceil(max(self.frame_shape) * zoom))
+
+
+def aligned_augmentations(augmentations: AugmentationSet) -> AugmentationSet:
+    """The copies a pose-aligned bank holds: the configured gains, shifts and zooms, at ``ALIGNED_ROTATIONS`` in
+    place of the configured rotations and flips."""
+    return replace(augmentations, rotations=ALIGNED_ROTATIONS, hflip=False, vflip=False)
+
+
+def fit_pose(golden_frames: list[np.ndarray], settings: DetectorSettings) -> PoseAlignment | None:
+    """Golden frames (RGB uint8, at the shape frames are searched at) -> their pose alignment, or None where the
+    settings turn it off, no outline fits or a golden's part is not long (``MIN_ELONGATION``)."""
+    if settings.pose == "off":
+        return None
+    outline = fit_outline(np.stack(golden_frames))
+    if outline is None:
+        return None
+    sizes = np.array([_axis(outline.weights(frame))[1] for frame in golden_frames])
+    if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:
+        return None
+    margin = 2 * WINDOW_MARGIN * sizes[:, 0].max()
+    length, width = (float(side) + margin for side in sizes.max(0))
+    shape = input_shape(round(width), round(length), settings.input_size, settings.keep_aspect)
+    return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape)
+
+
+def _axis(weights: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """A frame's part weights [H, W] (``PartOutline.weights``) -> the part's centre, (length, width) and the angle
+    in degrees that turns its long side onto x: the minimum-area rectangle of the pixels whose weight reaches
+    ``CORE_SHARE`` of the frame's ``CORE_QUANTILE`` weight (the part's body, not the faint halo of shading round
+    it that the outline's colour threshold also takes). The frame's centre, its own sides and 0 where no pixel is
+    the part's."""
+    positive = weights[weights > 0]
+    if len(positive) == 0:
+        height, width = weights.shape
+        return ((width - 1) / 2, (height - 1) / 2), (float(max(width, height)), float(min(width, height))), 0.0
+    core = weights >= CORE_SHARE * np.percentile(positive, CORE_QUANTILE)
+    centre, (first, second), degrees = cv2.minAreaRect(cv2.findNonZero(core.astype(np.uint8)))
+    if first < second:
+        first, second, degrees = second, first, degrees + 90.0
+    return (float(centre[0]), float(centre[1])), (float(first), float(second)), float(degrees)
