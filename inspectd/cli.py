@@ -90,12 +90,13 @@ def bench(
     threads: int = typer.Option(1, "--threads", help="intra-op threads (torch, faiss, OpenCV) for both paths"),
     precision: str | None = typer.Option(None, "--precision", help="fast path: float32 | bfloat16 (default: the detector's)"),
     rotations: int | None = typer.Option(None, "--rotations", help="rotated copies per golden (default: the detector's)"),
+    pose: str | None = typer.Option(None, "--pose", help="auto | off: pose-align long parts (default: the detector's)"),
 ) -> None:
     """Time the frame-to-verdict path per stage beside the float32 reference, in one run; print the table."""
     from inspectd.bench.command import bench_settings, run_bench
 
     try:
-        run_bench(images, shots, batch, bench_settings(size, precision, rotations), frames, banks, threads,
+        run_bench(images, shots, batch, bench_settings(size, precision, rotations, pose), frames, banks, threads,
                   echo=typer.echo)
     except ValueError as error:
         typer.echo(f"bench: {error}", err=True)

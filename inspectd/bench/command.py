@@ -62,7 +62,7 @@ def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, 
         run_batch(detector, data.frames[:1])  # warm-up: first-call allocations, oneDNN kernel choice
     sections = [*_latency(paths, data.frames, size, version),
                 _throughput(fast, paths["reference"], data.frames, batch),
-                _refit(data, settings, reference_backbone),
+                _refit(data, settings, banks["fast"].settings, reference_backbone),
                 _memory(banks, bank_count),
                 _floor(fast, size)]
     echo(format_table(sections))
@@ -141,9 +141,11 @@ def _throughput(fast: Detector, reference: Detector, frames: list[bytes], batch:
             higher_is_better=True, target=target)])
 
 
-def _refit(data: BenchData, settings: DetectorSettings, reference_backbone: NchwBackbone) -> Section:
-    """Fit seconds for 1 and 8 golden images, each with the configured augmented copies."""
-    copies = len(settings.augmentations.angles())
+def _refit(data: BenchData, settings: DetectorSettings, fitted: DetectorSettings,
+           reference_backbone: NchwBackbone) -> Section:
+    """Fit seconds for 1 and 8 golden images, each with the configured augmented copies (``fitted``: the
+    settings a fitted bank records, whose rotations are the pose-aligned ones where the part got aligned)."""
+    copies = len(fitted.augmentations.angles())
     rows = []
     for count in REFIT_GOLDENS:
         goldens = data.refit_images[:count]
@@ -181,10 +183,11 @@ def _floor(fast: Detector, size: int) -> Section:
     ])
 
 
-def bench_settings(size: int | None, precision: str | None, rotations: int | None) -> DetectorSettings:
+def bench_settings(size: int | None, precision: str | None, rotations: int | None,
+                   pose: str | None = None) -> DetectorSettings:
     """The detector's defaults with the bench's overrides (None keeps the default)."""
     defaults = DetectorSettings()
-    changes = {"input_size": size, "precision": precision,
+    changes = {"input_size": size, "precision": precision, "pose": pose,
                "augmentations": None if rotations is None else replace(defaults.augmentations, rotations=rotations)}
     return replace(defaults, **{key: value for key, value in changes.items() if value is not None})
 
