@@ -126,8 +126,9 @@ def test_an_aligned_screw_bank_beats_the_whole_frame_one_and_survives_storage(sc
         inspections = Detector(bank).inspect(screw.test_images)
         assert all(i.anomaly_map.shape == Detector(bank).frame_shape for i in inspections[:3])
         scores[name] = np.array([i.image_score for i in inspections])
-    # seed 0, 1 golden: 0.818 aligned against 0.753 whole (docs/results.md, "Turning each frame to its part")
-    assert auroc(scores["aligned"], screw.test_labels) > auroc(scores["whole"], screw.test_labels) + 0.03
+    # seed 0, 1 golden: 0.789 aligned against 0.754 whole (benchmarks/pose_variants.py; the gain grows with the
+    # goldens: +0.08 at 4 shots over seeds 0-2)
+    assert auroc(scores["aligned"], screw.test_labels) > auroc(scores["whole"], screw.test_labels) + 0.02
     stored = load_bank(BankStore(tmp_path).write("screw", replace(aligned, manifest=dict(aligned.manifest))))
     again = np.array([i.image_score for i in Detector(stored).inspect(screw.test_images[:4])])
     assert np.array_equal(again, scores["aligned"][:4])
