@@ -82,6 +82,15 @@ def test_cells_the_window_takes_from_beyond_the_frame_are_not_scored() -> None:
     assert cells[1][:, 0].max() == 0.0 and cells[1][:, -1].min() == 1.0 and 0.1 < 1 - cells[1].mean() < 0.5
 
 
+def test_a_large_frame_gives_the_crop_its_small_copy_gives() -> None:
+    pose = fitted([bar(15.0), bar(70.0)])
+    small = bar(35.0, centre=(120, 130))
+    large = cv2.resize(small, None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST)  # 2048 px: shrunk before the turn
+    placements = pose.placements([small])  # placements are in frame_shape pixels, whatever the frame's size
+    crop_small, crop_large = pose.crops([small, large], np.concatenate([placements, placements]))
+    assert np.abs(crop_small.astype(int) - crop_large.astype(int)).mean() < 3.0
+
+
 def test_round_parts_and_pose_off_get_no_alignment() -> None:
     assert fit_pose([disc(), disc()], DetectorSettings()) is None
     assert fit_pose([bar(15.0), bar(70.0)], DetectorSettings(pose="off")) is None

@@ -63,15 +63,22 @@ class PoseAlignment:
         return np.stack(placements)
 
     def crops(self, images: list[np.ndarray], placements: np.ndarray) -> list[np.ndarray]:
-        """Full-resolution RGB frames -> their crops at ``input_shape``, sampled from the frame itself: turned at
-        the frame's own resolution where the crop shrinks it, then area-averaged down (no aliasing)."""
+        """Full-resolution RGB frames -> their crops at ``input_shape``, sampled from the frame itself. Where the
+        crop shrinks the frame, the frame is area-averaged to twice the crop's scale first (a 4K frame is not turned
+        whole), turned at that scale and area-averaged down (no aliasing)."""
         crops = []
         height, width = self.input_shape
         for image, placement in zip(images, placements):
             from_image = placement.copy()
             from_image[:, 0] *= self.frame_shape[1] / image.shape[1]
             from_image[:, 1] *= self.frame_shape[0] / image.shape[0]
-            zoom = min(1.0, float(np.hypot(*from_image[0, :2])))  # input pixels per frame pixel, at most 1
+            zoom = float(np.hypot(*from_image[0, :2]))  # input pixels per frame pixel
+            if zoom < 0.5:
+                shrink = 2 * zoom
+                image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+                from_image[:, :2] /= shrink
+                zoom = 0.5
+            zoom = min(1.0, zoom)
             canvas = (max(1, round(width / zoom)), max(1, round(height / zoom)))
             turned = cv2.warpAffine(image, from_image / zoom, canvas, flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT_101)
