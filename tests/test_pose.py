@@ -15,6 +15,7 @@ from inspectd.detector import BankStore, Detector, DetectorSettings, fit_bank, l
 from inspectd.detector.features import resize_to
 from inspectd.detector.feedback import add_good_frame
 from inspectd.detector.fit import golden_input_shape
+from inspectd.detector.part_outline import fit_outline
 from inspectd.detector.pose import ALIGNED_ROTATIONS, PoseAlignment, fit_pose
 from inspectd.detector.refit import refit_product
 from inspectd.evaluation.dataset import draw_shots, load_category
@@ -38,8 +39,12 @@ def disc() -> np.ndarray:
     return image
 
 
+def pose_of(goldens: list[np.ndarray], settings: DetectorSettings) -> PoseAlignment | None:
+    return fit_pose(goldens, fit_outline(np.stack(goldens)), settings)
+
+
 def fitted(goldens: list[np.ndarray]) -> PoseAlignment:
-    pose = fit_pose(goldens, DetectorSettings())
+    pose = pose_of(goldens, DetectorSettings())
     assert pose is not None
     return pose
 
@@ -92,9 +97,9 @@ def test_a_large_frame_gives_the_crop_its_small_copy_gives() -> None:
 
 
 def test_round_parts_and_pose_off_get_no_alignment() -> None:
-    assert fit_pose([disc(), disc()], DetectorSettings()) is None
-    assert fit_pose([bar(15.0), bar(70.0)], DetectorSettings(pose="off")) is None
-    assert fit_pose([bar(15.0), bar(70.0)], DetectorSettings()) is not None
+    assert pose_of([disc(), disc()], DetectorSettings()) is None
+    assert pose_of([bar(15.0), bar(70.0)], DetectorSettings(pose="off")) is None
+    assert pose_of([bar(15.0), bar(70.0)], DetectorSettings()) is not None
 
 
 def test_a_frame_without_the_part_is_cropped_at_its_centre() -> None:
@@ -117,10 +122,10 @@ def golden_frames(category, shots: int, seed: int) -> tuple[list[np.ndarray], li
 
 def test_real_screws_are_aligned_and_real_round_parts_are_not(screw, data_root: Path) -> None:
     for seed in (0, 1):
-        assert fit_pose(golden_frames(screw, 2, seed)[1], DetectorSettings()) is not None
+        assert pose_of(golden_frames(screw, 2, seed)[1], DetectorSettings()) is not None
     for name in ("visa/fryum", "lookout_for_vision/cookies", "mpdd_resized512/metal_plate"):
         category = load_category(data_root / name)
-        assert fit_pose(golden_frames(category, 2, 0)[1], DetectorSettings()) is None, name
+        assert pose_of(golden_frames(category, 2, 0)[1], DetectorSettings()) is None, name
 
 
 def test_an_aligned_screw_bank_beats_the_whole_frame_one_and_survives_storage(screw, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_re
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
-from inspectd.detector.part_outline import fit_outline
+from inspectd.detector.part_outline import PartOutline, fit_outline
 from inspectd.detector.pose import PoseAlignment, aligned_augmentations, fit_pose
 from inspectd.detector.presence import presence_calibration
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
@@ -63,18 +63,20 @@ class FitInputs:
     frames: list[np.ndarray]  # each golden resized whole, at golden_input_shape (the part outline's frames)
     inputs: list[np.ndarray]  # what the backbone sees: the frames, or their pose-aligned crops
     settings: DetectorSettings
+    outline: PartOutline | None  # golden_outline of the frames
     pose: PoseAlignment | None
 
 
 def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> FitInputs:
     shape = golden_input_shape(golden_images, settings)
     frames = [resize_to(image, shape) for image in golden_images]
-    pose = fit_pose(frames, settings)
+    outline = golden_outline(frames, settings)
+    pose = fit_pose(frames, outline, settings)
     if pose is None:
-        return FitInputs(frames, frames, settings, None)
+        return FitInputs(frames, frames, settings, outline, None)
     inputs = pose.crops(golden_images, pose.placements(frames))
     return FitInputs(frames, inputs, replace(settings, augmentations=aligned_augmentations(settings.augmentations)),
-                     pose)
+                     outline, pose)
 
 
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
@@ -119,13 +121,19 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
                      len(patches) * patches.shape[1], shape)
 
 
-def outline_entry(golden_frames: list[np.ndarray], settings: DetectorSettings) -> dict | None:
-    """The manifest's ``part_outline``: the background model of the goldens (RGB uint8 at the bank's input shape),
-    or None where the settings turn it off or the goldens show no part on a background (part_outline.py)."""
-    if settings.part_outline == "off":
+def golden_outline(golden_frames: list[np.ndarray], settings: DetectorSettings) -> PartOutline | None:
+    """The goldens' background model (RGB uint8 frames at golden_input_shape; part_outline.py), fitted once for
+    both the map's outline and the pose alignment; None where the settings use neither or the goldens show no
+    part on a background."""
+    if settings.part_outline == "off" and settings.pose == "off":
         return None
-    outline = fit_outline(np.stack(golden_frames))
-    return None if outline is None else outline.to_dict()
+    return fit_outline(np.stack(golden_frames))
+
+
+def outline_entry(outline: PartOutline | None, settings: DetectorSettings) -> dict | None:
+    """The manifest's ``part_outline``: the goldens' ``golden_outline``, or None where the settings turn the map's
+    outline off or there is none."""
+    return None if outline is None or settings.part_outline == "off" else outline.to_dict()
 
 
 def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int,
@@ -150,7 +158,7 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
     fit = fit_inputs(golden_images, settings)
     shape = fit.inputs[0].shape[:2]
     fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape)
-    outline = outline_entry(fit.frames, fit.settings)
+    outline = outline_entry(fit.outline, fit.settings)
     manifest = build_manifest(fit.settings, backbone, fitted, golden_images, time.perf_counter() - started, outline,
                               fit.pose)
     return Bank(memory=fitted.memory, manifest=manifest, row_groups=fitted.row_groups,

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from inspectd.detector.features import input_shape, resize_to
-from inspectd.detector.part_outline import PartOutline, fit_outline
+from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # the part at least this many times as long as wide on every golden (by its colour-distance moments): below, the
@@ -114,13 +114,12 @@ def aligned_augmentations(augmentations: AugmentationSet) -> AugmentationSet:
     return replace(augmentations, rotations=ALIGNED_ROTATIONS, hflip=False, vflip=False)
 
 
-def fit_pose(golden_frames: list[np.ndarray], settings: DetectorSettings) -> PoseAlignment | None:
-    """Golden frames (RGB uint8, at the shape frames are searched at) -> their pose alignment, or None where the
-    settings turn it off, no outline fits or a golden's part is not long (``MIN_ELONGATION``)."""
-    if settings.pose == "off":
-        return None
-    outline = fit_outline(np.stack(golden_frames))
-    if outline is None:
+def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
+             settings: DetectorSettings) -> PoseAlignment | None:
+    """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
+    alignment, or None where the settings turn it off, no outline fits or a golden's part is not long
+    (``MIN_ELONGATION``)."""
+    if settings.pose == "off" or outline is None:
         return None
     sizes = np.array([_axis(outline.weights(frame))[1] for frame in golden_frames])
     if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:

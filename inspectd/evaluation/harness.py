@@ -12,7 +12,7 @@ import numpy as np
 from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.fit import fit_bank, fit_memory, outline_entry, scoring_bank
+from inspectd.detector.fit import fit_bank, fit_memory, golden_outline, outline_entry, scoring_bank
 from inspectd.detector.pose import fit_pose
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
@@ -91,11 +91,15 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
     presence_check = method == "graphcore"  # the baselines' verdict is their score alone, the default's the daemon's
     if method == "padim":
         scored = _score_padim(cache, goldens, settings, *cache.test(category.test_images))
-    elif fit_pose([cache.golden_frame(path) for path in goldens], settings) is not None:
-        scored = _score_aligned(goldens, settings, category.test_images, presence_check)
     else:
-        scored = _score_patchcore(cache, goldens, settings, *cache.test(category.test_images),
-                                  cache.test_frames(category.test_images), presence_check)
+        frames = [cache.golden_frame(path) for path in goldens]
+        outline = golden_outline(frames, settings)  # fitted once: it decides the path and cuts the maps
+        if fit_pose(frames, outline, settings) is not None:
+            scored = _score_aligned(goldens, settings, category.test_images, presence_check)
+        else:
+            scored = _score_patchcore(cache, goldens, settings, outline_entry(outline, settings),
+                                      *cache.test(category.test_images), cache.test_frames(category.test_images),
+                                      presence_check)
     labels, missing = category.test_labels, scored.part_missing
     return EvalResult(
         category=category.name, method=method, shots=shot_count, seed=seed,
@@ -109,8 +113,9 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
             (missing & (scored.image_scores <= scored.threshold)).sum()))
 
 
-def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings, test_raw: np.ndarray,
-                     extract_ms: float, test_frames: list[np.ndarray], presence_check: bool) -> _Scored:
+def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings, outline: dict | None,
+                     test_raw: np.ndarray, extract_ms: float, test_frames: list[np.ndarray],
+                     presence_check: bool) -> _Scored:
     extraction_seconds = 0.0
 
     def featurize(index: int, augmentations: AugmentationSet) -> np.ndarray:
@@ -121,7 +126,6 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
 
     started = time.perf_counter()
     fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
-    outline = outline_entry([cache.golden_frame(path) for path in goldens], settings)
     fit_seconds = time.perf_counter() - started + extraction_seconds
     detector = Detector(scoring_bank(fitted, settings, len(goldens), outline), presence_check=presence_check)
     timings: dict[str, float] = {}
