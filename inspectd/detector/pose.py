@@ -3,9 +3,9 @@
 A long part lying at any angle on its frame (a screw, a pin, a shaft) wastes most of a square input on
 background and forces the bank to hold the part at every angle. Where the goldens show a part on a background
 of its own colour (detector/part_outline.py) that is at least ``MIN_ELONGATION`` times as long as it is wide,
-the centroid and second moments of each frame's part pixels, weighted by how far their colour lies from the
-background's, give the part's centre and long axis; the frame is turned about that centre so the axis lies along
-x, and one fixed window round it (the goldens' largest extent plus ``WINDOW_MARGIN``) is resized to the
+the minimum-area rectangle of each frame's part body (the pixels whose colour lies furthest from the
+background's) gives the part's centre and long axis; the frame is turned about that centre so the axis lies along
+x, and one fixed window round it (the goldens' largest rectangle plus ``WINDOW_MARGIN``) is resized to the
 backbone's input. The part is then seen at a higher resolution for the same input size, and the bank needs
 only what the axis leaves open: which end is which (180 degrees) and the axis's few degrees of error
 (``ALIGNED_ROTATIONS``). Not the mirror image across the axis: a mirrored part (a left-hand thread) is a defect.
@@ -25,8 +25,8 @@ from inspectd.detector.features import input_shape, resize_to
 from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
-# the part at least this many times as long as wide on every golden (by its colour-distance moments): below, the
-# long axis is not told reliably from a turned part's (round and squarish parts)
+# the part's body rectangle at least this many times as long as wide on every golden: below, the long axis is not
+# told reliably from a turned part's (round and squarish parts)
 MIN_ELONGATION = 2.0
 CORE_QUANTILE, CORE_SHARE = 99.0, 0.25
 WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of the window
@@ -133,7 +133,7 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
 def _axis(weights: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:
     """A frame's part weights [H, W] (``PartOutline.weights``) -> the part's centre, (length, width) and the angle
     in degrees that turns its long side onto x: the minimum-area rectangle of the pixels whose weight reaches
-    ``CORE_SHARE`` of the frame's ``CORE_QUANTILE`` weight (the part's body, not the faint halo of shading round
+    ``CORE_SHARE`` of the ``CORE_QUANTILE`` percentile of the nonzero weights (the part's body, not the faint halo of shading round
     it that the outline's colour threshold also takes). The frame's centre, its own sides and 0 where no pixel is
     the part's."""
     positive = weights[weights > 0]

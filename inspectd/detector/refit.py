@@ -36,12 +36,12 @@ class RefitReport:
             f"; inspects only the region of interest {list(self.roi)} (left, top, right, bottom of the frame)")
         outline = "" if self.outline_share is None else (
             f"; the heatmap shows the part's outline ({self.outline_share:.0%} of a golden frame)")
-        if self.pose_window is not None:
-            outline += (f"; each frame is turned to the part's long axis and cropped to "
-                        f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
+        pose = "" if self.pose_window is None else (
+            f"; each frame is turned to the part's long axis and cropped to "
+            f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}{pose}")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
