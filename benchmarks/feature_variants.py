@@ -25,9 +25,9 @@ mean of N's eigenvalues: a distance measured in units of how much a patch change
 (the copies as the default set orders them: rotations, then gains).
 ``--border B``: each batch mirrored outwards by B pixels before the backbone and the patch grid cropped
 back to the frame's cells, so edge cells are not read through zero padding.
-``--no-fill``: the cells of each rotated copy within 16 px (2 strides) of its mirrored corners replaced by the
-golden's own cells there, so the coreset keeps only content a real frame shows (docs/results.md, "Rotated
-copies without their mirrored corners").
+``--mirrored-fill``: rotated copies keep the cells centred on their mirrored corners (the default before
+2026-12-03 replaced none); ``--fill-reach R``: the default's rule widened to the cells within R px of the fill
+(the probe of 2026-12-01 used 16; docs/results.md, "Rotated copies without their mirrored corners").
 ``--normalize K`` (with ``--set feature_norm_power=0``, on raw vectors) rescales patch vectors (see its help);
 the length compression that became the default is ``--set feature_norm_power=P``.
 Prints one JSON line per category, shot count and seed (default: 1 and 4 shots, seed 0): image and
@@ -54,6 +54,7 @@ from inspectd.detector.backbone import FeatureBackbone
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import to_batch
+from inspectd.detector import fit
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.registration import STRIDE, dot_frames, grid_centre, response_centre
 from inspectd.evaluation import features_cache
@@ -189,23 +190,14 @@ def without_seams(copies: np.ndarray, augmentations, margin: int = 3) -> np.ndar
     return copies
 
 
-def without_fill(copies: np.ndarray, augmentations, shape: tuple[int, int], centre: float, reach: int = 16) -> np.ndarray:
-    """A golden's copies with the cells of each rotated copy that see its mirrored corners (within ``reach``
-    pixels of the cell's centre, placed on ``centre``) replaced by the image's own cells there: the bank then
-    holds only content a real frame shows."""
-    copies = copies.copy()
-    height, width = copies.shape[1:3]
-    rows = np.clip(np.round(STRIDE * np.arange(height) + centre), 0, shape[0] - 1).astype(int)
-    columns = np.clip(np.round(STRIDE * np.arange(width) + centre), 0, shape[1] - 1).astype(int)
+def widened_coverage(coverage: Callable, reach: int) -> Callable:
+    """``augment.copy_coverage`` with each copy's covered pixels eroded by ``reach`` px: the cells that see the
+    mirrored fill within that distance count as filled too."""
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    for index, angle in enumerate(augmentations.angles()):
-        if angle % 360 == 0:
-            continue
-        covered = cv2.warpAffine(np.ones(shape, np.uint8), rotation_matrix(shape, angle), shape[::-1],
-                                 flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        seen = cv2.erode(covered, kernel)[np.ix_(rows, columns)].astype(bool)
-        copies[index][~seen] = copies[0][~seen]
-    return copies
+
+    def widened(shape: tuple[int, int], augmentations) -> np.ndarray:
+        return np.stack([cv2.erode(copy.astype(np.uint8), kernel) for copy in coverage(shape, augmentations)]) > 0
+    return widened
 
 
 def normalizer(kind: str, stage_dims: tuple[int, ...], reference: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -238,7 +230,8 @@ def main() -> None:
     parser.add_argument("--nuisance", type=float, default=None, help="shrinkage A of the nuisance whitening")
     parser.add_argument("--border", type=int, default=0, help="pixels (a multiple of 16) of mirrored border")
     parser.add_argument("--seamless", action="store_true", help="shifted copies without their mirror seams")
-    parser.add_argument("--no-fill", action="store_true", help="rotated copies without their mirrored corners")
+    parser.add_argument("--mirrored-fill", action="store_true", help="rotated copies keep their mirrored corners")
+    parser.add_argument("--fill-reach", type=int, default=0, help="px round the mirrored fill that count as fill")
     parser.add_argument("--normalize", choices=("l2s8", "l2s16", "balance", "ssqrt", "center"), default=None,
                         help="on features taken with --set feature_norm_power=0: l2s8 / l2s16: that stage's "
                              "part of a patch vector scaled to unit length; balance: each stage divided by its "
@@ -253,6 +246,10 @@ def main() -> None:
     else:
         lite.EfficientNetLite0.extract = variant_extract(args.variant)  # before the backbone is built
     settings = settings_from_options(args.overrides)
+    if args.mirrored_fill:
+        fit.replace_mirrored_fill = lambda copies, filled: None
+    elif args.fill_reach:
+        fit.copy_coverage = widened_coverage(fit.copy_coverage, args.fill_reach)
     if args.border:
         features_cache.patch_features = bordered(features_cache.patch_features, args.border)
     for name in args.categories.split(","):
@@ -279,8 +276,6 @@ def main() -> None:
                 copies = cache.golden(goldens[i], augmentations)[0]
                 if args.seamless and augmentations == settings.augmentations:
                     copies = without_seams(copies, augmentations)
-                if args.no_fill and augmentations == settings.augmentations:
-                    copies = without_fill(copies, augmentations, cache.shape, grid_centre(settings))
                 return embed(transform(copies), settings.embedder)
 
             fitted = fit_memory(featurize, shots, replace(settings, seed=seed), cache.shape)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspectd.detector.augment import augmented_copies, brighten, rotate, rotation_matrix
+from inspectd.detector.augment import augmented_copies, brighten, copy_coverage, rotate, rotation_matrix
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.images import image_files, read_rgb
 
@@ -52,3 +52,15 @@ def test_rotation_matrix_says_where_rotate_puts_a_pixel(data_root: Path) -> None
         x, y = rotation_matrix(image.shape[:2], degrees, scale) @ np.array([61.0, 101.0, 1.0])
         row, col = np.unravel_index(moved.argmax(), moved.shape)
         assert abs(col - x) <= 1.5 and abs(row - y) <= 1.5, (degrees, scale, (col, row), (x, y))
+
+
+def test_coverage_marks_the_corners_a_rotation_fills_by_mirroring() -> None:
+    augmentations = AugmentationSet(rotations=8, hflip=True, shifts=(4,), gains=(1.3,))
+    coverage = copy_coverage((320, 320), augmentations)
+    assert coverage.shape == (8 * 2 + 2 + 1, 320, 320)
+    assert coverage[0].all() and coverage[2].all() and coverage[-1].all()  # the image, turned 90 degrees, a gain
+    # a square turned by 45 degrees keeps the octagon where it overlaps itself: 4 (sqrt 2 - 1) / 2 of its area
+    assert abs(coverage[1].mean() - 2 * (np.sqrt(2) - 1)) < 0.01
+    assert coverage[1][160, 160] and not coverage[1][0, 0] and not coverage[1][-1, -1]
+    np.testing.assert_array_equal(coverage[8 + 1], coverage[1][:, ::-1])  # the mirrored copy's own corners
+    assert not coverage[-3][:, :4].any() and coverage[-3][:, 4:].all()  # shifted 4 px right: its left 4 columns

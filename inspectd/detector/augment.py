@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -14,18 +16,19 @@ def rotation_matrix(shape: tuple[int, int], degrees: float, scale: float = 1.0) 
     return cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), degrees, scale)
 
 
-def rotate(image: np.ndarray, degrees: float, scale: float = 1.0) -> np.ndarray:
-    """The image turned by ``degrees`` and zoomed by ``scale`` about its centre, the uncovered corners mirrored."""
+def rotate(image: np.ndarray, degrees: float, scale: float = 1.0, border: int = cv2.BORDER_REFLECT_101) -> np.ndarray:
+    """The image turned by ``degrees`` and zoomed by ``scale`` about its centre, the uncovered corners mirrored
+    (or filled as ``border`` says)."""
     if degrees % 360 == 0 and scale == 1.0:
         return image
     height, width = image.shape[:2]
     return cv2.warpAffine(image, rotation_matrix((height, width), degrees, scale), (width, height),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+                          flags=cv2.INTER_LINEAR, borderMode=border)
 
 
-def shift(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+def shift(image: np.ndarray, dx: int, dy: int, border: int = cv2.BORDER_REFLECT_101) -> np.ndarray:
     matrix = np.float32([[1, 0, dx], [0, 1, dy]])
-    return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=border)
 
 
 def brighten(image: np.ndarray, gain: float) -> np.ndarray:
@@ -34,13 +37,25 @@ def brighten(image: np.ndarray, gain: float) -> np.ndarray:
 
 def augmented_copies(image: np.ndarray, augmentations: AugmentationSet) -> list[np.ndarray]:
     """The image itself first, then every configured copy (each operator applied alone or in turn)."""
-    copies = [rotate(image, angle) for angle in augmentations.angles()]
+    return _copies(image, augmentations, cv2.BORDER_REFLECT_101, brighten)
+
+
+def copy_coverage(shape: tuple[int, int], augmentations: AugmentationSet) -> np.ndarray:
+    """[copies, H, W] bool, in ``augmented_copies``' order: the pixels of each copy of an image of ``shape`` that
+    show the image, False where a rotation, shift or zoom left the frame and the copy shows mirrored fill."""
+    shown = _copies(np.ones(shape, np.uint8), augmentations, cv2.BORDER_CONSTANT, lambda image, gain: image)
+    return np.stack(shown).astype(bool)
+
+
+def _copies(image: np.ndarray, augmentations: AugmentationSet, border: int,
+            gained: Callable[[np.ndarray, float], np.ndarray]) -> list[np.ndarray]:
+    copies = [rotate(image, angle, border=border) for angle in augmentations.angles()]
     if augmentations.hflip:
         copies += [np.ascontiguousarray(c[:, ::-1]) for c in copies]
     if augmentations.vflip:
         copies += [np.ascontiguousarray(c[::-1]) for c in copies]
     for offset in augmentations.shifts:
-        copies += [shift(image, offset, 0), shift(image, 0, offset)]
-    copies += [rotate(image, 0.0, factor) for factor in augmentations.scales]
-    copies += [brighten(image, gain) for gain in augmentations.gains]
+        copies += [shift(image, offset, 0, border), shift(image, 0, offset, border)]
+    copies += [rotate(image, 0.0, factor, border) for factor in augmentations.scales]
+    copies += [gained(image, gain) for gain in augmentations.gains]
     return copies

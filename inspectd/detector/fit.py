@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 import inspectd
-from inspectd.detector.augment import augmented_copies
+from inspectd.detector.augment import augmented_copies, copy_coverage
 from inspectd.detector.backbone import FeatureBackbone, get_backbone
 from inspectd.detector.bank import FORMAT_VERSION, Bank
 from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_reject, holdout_groups,
@@ -21,6 +21,7 @@ from inspectd.detector.features import input_shape, patch_features, resize_to, t
 from inspectd.detector.part_outline import PartOutline, fit_outline
 from inspectd.detector.pose import PoseAlignment, aligned_augmentations, fit_pose
 from inspectd.detector.presence import presence_calibration
+from inspectd.detector.registration import STRIDE, grid_centre
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
@@ -79,6 +80,24 @@ def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> F
                      outline, pose)
 
 
+def mirrored_cells(settings: DetectorSettings, shape: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
+    """[copies, h, w] bool: the patch-grid cells of each augmented copy of a frame of ``shape`` whose centre pixel
+    (registration.grid_centre) its rotation, shift or zoom filled by mirroring."""
+    centre = grid_centre(settings)
+    rows = np.clip(np.round(STRIDE * np.arange(grid[0]) + centre), 0, shape[0] - 1).astype(int)
+    columns = np.clip(np.round(STRIDE * np.arange(grid[1]) + centre), 0, shape[1] - 1).astype(int)
+    return ~copy_coverage(shape, settings.augmentations)[:, rows][:, :, columns]
+
+
+def replace_mirrored_fill(copies: np.ndarray, filled: np.ndarray) -> None:
+    """One golden's copies' features [n, h, w, D], in place: each ``filled`` cell replaced by the golden's own cell
+    there (copy 0; a duplicate, which the coreset never keeps twice). A mirrored corner shows what no real frame
+    does (seams, the part's rim folded back on itself), and the greedy coreset favours such content because it
+    lies far from the rest (docs/results.md, "Mirrored corners out of the bank")."""
+    if filled.any():
+        copies[filled] = np.broadcast_to(copies[:1], copies.shape)[filled]
+
+
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
                shape: tuple[int, int] | None = None) -> MemoryFit:
     """Bank memory and threshold, from features only (``eval`` passes cached features here).
@@ -86,7 +105,10 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     ``shape``: the input shape the features were extracted at (default input_size x input_size).
     """
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
-    copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])
+    copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])  # a new array
+    filled = mirrored_cells(settings, shape, copies.shape[1:3])
+    for golden_copies in np.split(copies, n_goldens):
+        replace_mirrored_fill(golden_copies, filled)
     groups = holdout_groups(n_goldens, len(copies) // n_goldens, len(settings.augmentations.gains))
     group_ids, first_copies = np.unique(groups, return_index=True)
     patches = copies.reshape(len(copies), -1, copies.shape[-1])
