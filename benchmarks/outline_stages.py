@@ -52,8 +52,9 @@ def main() -> None:
     maps = [rng.random(shape, dtype=np.float32) for _ in frames]
     steps = {
         "outlines (colour distances, opening, hull)": ms_per_item(lambda frame: outline.outlines(frame[None]), frames),
+        # uniform noise and a threshold at its median: half the map above it, the peak's region traced through it
         "restrict (the outlines, the maps zeroed off them)": ms_per_item(
-            lambda pair: outline.restrict(pair[0][None], pair[1][None]), list(zip(maps, frames))),
+            lambda pair: outline.restrict(pair[0][None], pair[1][None], 0.5), list(zip(maps, frames))),
     }
     print(f"{args.category}: {len(frames)} frames at {shape[0]} x {shape[1]}")
     for name, ms in steps.items():

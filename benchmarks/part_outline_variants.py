@@ -7,8 +7,11 @@
 
 Each default fit is scored once; its maps are then shown
 - ``whole``: over the whole frame (``part_outline: off``);
-- ``shipped``: 0 off the outline, with the shipped rules (a map keeps its whole self where its peak lies off the
-  part or the outline covers under half the goldens' share; the image score from the whole map);
+- ``shipped``: 0 off the outline, with the shipped rules (where the map's peak lies off the part above the
+  threshold, the region above the threshold that holds it stays; a map keeps its whole self where the outline
+  covers under half the goldens' share; the image score from the whole map);
+- ``peak_whole``: the rules before 2026-12-03 (a map whose peak lies off the part keeps its whole self);
+- ``above_threshold``: 0 off the outline where the map is at or below the threshold (every region above it kept);
 - ``no_rules``: 0 off the outline always (the image score still from the whole map);
 - ``scored_inside``: 0 off the outline always and the image score taken inside it (an automatic region of
   interest).
@@ -39,14 +42,23 @@ from inspectd.images import read_rgb
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def variants(outline: PartOutline | None, scores: np.ndarray, maps: np.ndarray,
-             frames: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+VARIANTS = ("whole", "shipped", "peak_whole", "above_threshold", "no_rules", "scored_inside")
+
+
+def variants(outline: PartOutline | None, scores: np.ndarray, maps: np.ndarray, frames: np.ndarray,
+             threshold: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Variant name -> (image scores, maps) for one fit's test maps (see the module docstring)."""
     if outline is None:  # nothing fitted: every variant is the whole map
-        return {name: (scores, maps) for name in ("whole", "shipped", "no_rules", "scored_inside")}
+        return {name: (scores, maps) for name in VARIANTS}
     inside = outline.outlines(frames)
     hidden = np.where(inside, maps, 0.0)
-    return {"whole": (scores, maps), "shipped": (scores, outline.restrict(maps, frames)),
+    flat = maps.reshape(len(maps), -1)
+    peak_inside = inside.reshape(len(maps), -1)[np.arange(len(maps)), flat.argmax(1)]
+    applied = np.array([cut is not None for cut in outline.applied(frames)])[:, None, None]
+    peak_whole = np.where(applied & peak_inside[:, None, None], hidden, maps)
+    above = np.where(applied & ~inside & (maps <= threshold), 0.0, maps)
+    return {"whole": (scores, maps), "shipped": (scores, outline.restrict(maps, frames, threshold)),
+            "peak_whole": (scores, peak_whole), "above_threshold": (scores, above),
             "no_rules": (scores, hidden), "scored_inside": (hidden.reshape(len(hidden), -1).max(1), hidden)}
 
 
@@ -70,7 +82,8 @@ def main() -> None:
                                                                seeded.embedder), shots, seeded, cache.shape)
             scores, maps = Detector(scoring_bank(fitted, seeded, shots)).score_maps(embed(test, seeded.embedder), {})
             outline = fit_outline(np.stack([cache.golden_frame(path) for path in goldens]))
-            for variant, (variant_scores, variant_maps) in variants(outline, scores, maps, frames).items():
+            for variant, (variant_scores, variant_maps) in variants(outline, scores, maps, frames,
+                                                                        fitted.threshold).items():
                 print(json.dumps({"variant": variant, "category": name, "shots": shots, "seed": seed,
                                   "outline_fitted": outline is not None,
                                   "image_auroc": round(auroc(variant_scores, category.test_labels), 4),

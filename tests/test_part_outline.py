@@ -52,17 +52,25 @@ def test_no_outline_where_the_part_is_not_on_a_background(data_root: Path, categ
     assert fit_outline(goldens(load_category(data_root / category), 2)) is None
 
 
-def test_a_map_keeps_its_peak_and_a_frame_without_the_part_keeps_its_map(fryum) -> None:
+def test_off_the_part_only_the_region_holding_an_above_threshold_peak_stays(fryum) -> None:
     outline = fit_outline(goldens(fryum))
     frame = frames(fryum.test_images[-1:])
     inside = outline.outlines(frame)[0]
     on_part = np.where(inside, 1.0, 0.5).astype(np.float32)[None]
-    restricted = outline.restrict(on_part, frame)
+    restricted = outline.restrict(on_part, frame, threshold=0.75)
     assert (restricted[0][~inside] == 0).all() and (restricted[0][inside] == 1.0).all()
-    peak_off_part = 1.5 - on_part  # the highest values off the part: what decided the verdict stays shown
-    np.testing.assert_array_equal(outline.restrict(peak_off_part, frame), peak_off_part)
-    mat = np.ascontiguousarray(np.broadcast_to(frame[0][:8, :8].mean((0, 1)).astype(np.uint8), frame.shape))
-    np.testing.assert_array_equal(outline.restrict(on_part, mat), on_part)  # the part not found: left whole
+    # the mat's two hot spots above the threshold: the one holding the map's peak failed the frame and stays
+    mat = np.where(inside, 0.2, 0.3).astype(np.float32)
+    mat[:6, :6], mat[-6:, -6:] = 2.0, 1.5
+    assert not inside[:6, :6].any() and not inside[-6:, -6:].any()
+    shown = outline.restrict(mat[None], frame, threshold=0.75)[0]
+    np.testing.assert_array_equal(shown[:6, :6], mat[:6, :6])
+    assert not shown[~inside & (mat < 2.0)].any()  # the other hot spot and the sub-threshold mat hidden
+    np.testing.assert_array_equal(shown[inside], mat[inside])
+    # the same map against a threshold above its peak: nothing off the part decided the verdict
+    assert not outline.restrict(mat[None], frame, threshold=2.5)[0][~inside].any()
+    blank = np.ascontiguousarray(np.broadcast_to(frame[0][:8, :8].mean((0, 1)).astype(np.uint8), frame.shape))
+    np.testing.assert_array_equal(outline.restrict(on_part, blank, 0.75), on_part)  # the part not found: left whole
 
 
 def test_the_detector_shows_the_part_and_scores_the_whole_frame(fryum) -> None:
@@ -73,22 +81,29 @@ def test_the_detector_shows_the_part_and_scores_the_whole_frame(fryum) -> None:
     outline = PartOutline.from_dict(outlined_bank.manifest["part_outline"])
     whole = Detector(fit_bank([golden], replace(FAST_SETTINGS, part_outline="off")))
     assert whole.bank.manifest["part_outline"] is None
-    shown_on_part = 0
+    shown_on_part = peaks_off_part = 0
     for outlined, whole_frame, frame in zip(Detector(outlined_bank).inspect(defective), whole.inspect(defective),
                                             defective):
         assert outlined.image_score == pytest.approx(whole_frame.image_score, rel=1e-6)
         assert outlined.is_defective == whole_frame.is_defective and "outline" in outlined.timings_ms
         inside = outline.outlines(resize_to(frame, outlined.anomaly_map.shape)[None])[0]
+        np.testing.assert_array_equal(outlined.outline, inside)  # what the heatmap traces
+        np.testing.assert_array_equal(outlined.anomaly_map[inside], whole_frame.anomaly_map[inside])
+        assert whole_frame.anomaly_map[~inside].min() > 0 and whole_frame.outline is None
+        shown_off_part = outlined.anomaly_map[~inside] > 0
         if inside[np.unravel_index(int(whole_frame.anomaly_map.argmax()), inside.shape)]:
             shown_on_part += 1
-            assert not outlined.anomaly_map[~inside].any() and whole_frame.anomaly_map[~inside].min() > 0
-            np.testing.assert_array_equal(outlined.anomaly_map[inside], whole_frame.anomaly_map[inside])
-            np.testing.assert_array_equal(outlined.outline, inside)  # what the heatmap traces
-        else:  # its peak lies on the mat: the map that decided the verdict is shown whole
-            np.testing.assert_array_equal(outlined.anomaly_map, whole_frame.anomaly_map)
-            assert outlined.outline is None
-        assert whole_frame.outline is None
+            assert not shown_off_part.any()
+        elif whole_frame.anomaly_map.max() > outlined.threshold:
+            # its peak lies on the mat above the threshold: what failed the frame, and its box, are shown there
+            peaks_off_part += 1
+            assert outlined.anomaly_map.max() == whole_frame.anomaly_map.max() and outlined.is_defective
+            assert (whole_frame.anomaly_map[~inside][shown_off_part] > outlined.threshold).all()
+            assert outlined.regions[0] == whole_frame.regions[0]
+        else:  # nothing above the threshold: nothing off the part decided the verdict
+            assert not shown_off_part.any()
     assert shown_on_part >= 4
+    assert peaks_off_part >= 1  # measured 1 of these 8: the rule for a peak on the mat is exercised
 
 
 def test_colour_distances_are_the_mahalanobis_quadratic_form() -> None:

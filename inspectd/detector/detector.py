@@ -26,7 +26,8 @@ class Inspection:
     calibrated_score: float  # 0.5 at the threshold, monotone in image_score
     is_defective: bool
     # float32 at the bank's frame shape (Detector.frame_shape, not the frame's own), in image-score units; 0
-    # outside the part's outline where the bank has one (detector/part_outline.py)
+    # outside the part's outline where the bank has one, but on the region above the threshold that holds a
+    # peak lying off it (detector/part_outline.py)
     anomaly_map: np.ndarray
     regions: list[Region]  # in frame pixels
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -114,12 +115,13 @@ class Detector:
         return maps if placements is None else self.pose.on_frames(maps, placements)
 
     def outlined(self, maps: np.ndarray, frames: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """Anomaly maps of ``frames`` (at ``frame_shape``) -> the maps, 0 outside the part's outline, and each
+        """Anomaly maps of ``frames`` (at ``frame_shape``) -> the maps, 0 outside the part's outline (but on the
+        region above the threshold holding a peak that lies off it: part_outline.hidden_outside), and each
         frame's outline so applied (None: the map left whole; all None without an outline in the bank)."""
         if self.outline is None:
             return maps, [None] * len(maps)
-        outlines = self.outline.applied(maps, np.stack(frames))
-        return hidden_outside(maps, outlines), outlines
+        outlines = self.outline.applied(np.stack(frames))
+        return hidden_outside(maps, outlines, self.threshold), outlines
 
     def part_missing(self, features: np.ndarray) -> np.ndarray:
         """Embedded features [B, h, w, D] -> [B] bool: the presence check fails the frame (never without one)."""

@@ -7,9 +7,11 @@ a Gaussian in CIE Lab. A pixel is the part's where its Mahalanobis distance exce
 and closed into their convex hull, so that a chip or a broken-off piece, which shows the background through
 the part's silhouette, stays inside the outline.
 
-The outline only ever hides map values, never a verdict: the image score is taken from the whole map, and a
-frame keeps its whole map where the outline would hide its peak or where the outline covers less than half of
-what it covers on the goldens (the part's colour not found: a part too like its background, a new fixture).
+The outline only ever hides map values, never a verdict: the image score is taken from the whole map. Off the
+outline a frame keeps one thing, where its peak lies there above the threshold: the connected region above the
+threshold that holds it (what failed the frame, and its defect box); the mat's sub-threshold texture around it
+stays hidden. A frame keeps its whole map where the outline covers less than half of what it covers on the
+goldens (the part's colour not found: a part too like its background, a new fixture).
 """
 
 from __future__ import annotations
@@ -60,27 +62,34 @@ class PartOutline:
         distances[distances <= self.limit] = 0.0
         return distances
 
-    def applied(self, maps: np.ndarray, images: np.ndarray) -> list[np.ndarray | None]:
-        """Anomaly maps [B, H, W] of the frames ``images`` (at the maps' shape) -> per frame, its outline where it
-        holds the map's peak and covers at least half the goldens' share, else None (the map stays whole)."""
-        applied: list[np.ndarray | None] = []
-        for map_, inside in zip(maps, self.outlines(images)):
-            peak = np.unravel_index(int(map_.argmax()), map_.shape)
-            applied.append(inside if inside[peak] and inside.mean() >= self.golden_share / 2 else None)
-        return applied
+    def applied(self, images: np.ndarray) -> list[np.ndarray | None]:
+        """Frames [B, H, W, 3] at the maps' shape -> per frame, its outline where it covers at least half the
+        goldens' share, else None (the map stays whole)."""
+        return [inside if inside.mean() >= self.golden_share / 2 else None for inside in self.outlines(images)]
 
-    def restrict(self, maps: np.ndarray, images: np.ndarray) -> np.ndarray:
-        """The maps, 0 outside each frame's ``applied`` outline (a frame without one left whole)."""
-        return hidden_outside(maps, self.applied(maps, images))
+    def restrict(self, maps: np.ndarray, images: np.ndarray, threshold: float) -> np.ndarray:
+        """The maps, hidden outside each frame's ``applied`` outline as ``hidden_outside`` does."""
+        return hidden_outside(maps, self.applied(images), threshold)
 
 
-def hidden_outside(maps: np.ndarray, outlines: list[np.ndarray | None]) -> np.ndarray:
-    """Maps [B, H, W] -> a copy, 0 outside each map's outline (None: left whole)."""
+def hidden_outside(maps: np.ndarray, outlines: list[np.ndarray | None], threshold: float) -> np.ndarray:
+    """Maps [B, H, W] -> a copy, 0 outside each map's outline (None: left whole) but on the region above
+    ``threshold`` that holds the map's peak, where that peak lies off the outline."""
     restricted = maps.copy()
     for out, inside in zip(restricted, outlines):
         if inside is not None:
-            out[~inside] = 0.0
+            out[~_shown(out, inside, threshold)] = 0.0
     return restricted
+
+
+def _shown(map_: np.ndarray, inside: np.ndarray, threshold: float) -> np.ndarray:
+    """Where a map stays shown: inside its outline, and the 8-connected region above ``threshold`` that holds its
+    peak where the peak lies off the outline (defect_regions' components)."""
+    peak = np.unravel_index(int(map_.argmax()), map_.shape)
+    if inside[peak] or map_[peak] <= threshold:
+        return inside
+    _, labels = cv2.connectedComponents((map_ > threshold).astype(np.uint8), connectivity=8)
+    return inside | (labels == labels[peak])
 
 
 def fit_outline(goldens: np.ndarray) -> PartOutline | None:

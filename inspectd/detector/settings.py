@@ -81,9 +81,9 @@ class DetectorSettings:
     # of the score")
     roi: tuple[float, float, float, float] = WHOLE_FRAME
     # "auto": where the goldens show a part on a background of its own colour, the map is 0 outside the part's
-    # outline (detector/part_outline.py; the verdict never depends on it). "off": the whole frame's map. Bought
-    # pixel AUROC fryum +0.007-0.012, cookies +0.002-0.003, mean +0.002-0.004 at 1-8 shots (docs/results.md,
-    # "The part's outline")
+    # outline but on the region above the threshold that failed the frame (detector/part_outline.py; the verdict
+    # never depends on it). "off": the whole frame's map. Bought pixel AUROC fryum +0.007-0.012, cookies
+    # +0.002-0.003, mean +0.002-0.004 at 1-8 shots (docs/results.md, "The part's outline")
     part_outline: str = "auto"
     # "auto": where the goldens show a long, thin part on a background of its own colour, each frame is turned to
     # the part's long axis and cropped round it, and the bank holds the part near that pose (detector/pose.py;
