@@ -49,12 +49,12 @@ import torch
 from torch.nn import functional
 
 import inspectd_plugins.backbones.efficientnet_lite as lite
+from inspectd.detector import fit
 from inspectd.detector.augment import rotation_matrix
 from inspectd.detector.backbone import FeatureBackbone
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import to_batch
-from inspectd.detector import fit
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.registration import STRIDE, dot_frames, grid_centre, response_centre
 from inspectd.evaluation import features_cache

@@ -31,7 +31,7 @@ import numpy as np
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.fit import fit_memory, scoring_bank
-from inspectd.detector.part_outline import PartOutline, fit_outline
+from inspectd.detector.part_outline import PartOutline, fit_outline, hidden_outside
 from inspectd.detector.settings import DetectorSettings
 from inspectd.evaluation.command import parse_ints
 from inspectd.evaluation.dataset import draw_shots, load_category
@@ -52,12 +52,12 @@ def variants(outline: PartOutline | None, scores: np.ndarray, maps: np.ndarray, 
         return {name: (scores, maps) for name in VARIANTS}
     inside = outline.outlines(frames)
     hidden = np.where(inside, maps, 0.0)
-    flat = maps.reshape(len(maps), -1)
-    peak_inside = inside.reshape(len(maps), -1)[np.arange(len(maps)), flat.argmax(1)]
-    applied = np.array([cut is not None for cut in outline.applied(frames)])[:, None, None]
+    cuts = outline.applied(frames)
+    applied = np.array([cut is not None for cut in cuts])[:, None, None]
+    peak_inside = inside.reshape(len(maps), -1)[np.arange(len(maps)), maps.reshape(len(maps), -1).argmax(1)]
     peak_whole = np.where(applied & peak_inside[:, None, None], hidden, maps)
     above = np.where(applied & ~inside & (maps <= threshold), 0.0, maps)
-    return {"whole": (scores, maps), "shipped": (scores, outline.restrict(maps, frames, threshold)),
+    return {"whole": (scores, maps), "shipped": (scores, hidden_outside(maps, cuts, threshold)),
             "peak_whole": (scores, peak_whole), "above_threshold": (scores, above),
             "no_rules": (scores, hidden), "scored_inside": (hidden.reshape(len(hidden), -1).max(1), hidden)}
 

@@ -84,8 +84,8 @@ def mirrored_cells(settings: DetectorSettings, shape: tuple[int, int], grid: tup
     """[copies, h, w] bool: the patch-grid cells of each augmented copy of a frame of ``shape`` whose centre pixel
     (registration.grid_centre) its rotation, shift or zoom filled by mirroring."""
     centre = grid_centre(settings)
-    rows = np.clip(np.round(STRIDE * np.arange(grid[0]) + centre), 0, shape[0] - 1).astype(int)
-    columns = np.clip(np.round(STRIDE * np.arange(grid[1]) + centre), 0, shape[1] - 1).astype(int)
+    rows, columns = (np.clip(np.round(STRIDE * np.arange(cells) + centre), 0, side - 1).astype(int)
+                     for cells, side in zip(grid, shape))
     return ~copy_coverage(shape, settings.augmentations)[:, rows][:, :, columns]
 
 
