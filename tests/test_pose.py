@@ -14,13 +14,13 @@ import pytest
 from inspectd.detector import BankStore, Detector, DetectorSettings, fit_bank, load_bank
 from inspectd.detector.features import resize_to
 from inspectd.detector.feedback import add_good_frame
-from inspectd.detector.fit import golden_input_shape
+from inspectd.detector.fit import fit_inputs, golden_input_shape
 from inspectd.detector.part_outline import fit_outline
-from inspectd.detector.pose import ALIGNED_ROTATIONS, PoseAlignment, fit_pose
+from inspectd.detector.pose import ALIGNED_ROTATIONS, PoseAlignment, axis_spread, fit_pose
 from inspectd.detector.refit import refit_product
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
-from inspectd.images import read_rgb
+from inspectd.images import image_files, read_rgb
 
 SHAPE = (256, 256)
 
@@ -168,3 +168,13 @@ def test_refit_says_when_it_aligns_and_a_bad_pose_setting_is_refused(screw, tmp_
     assert "turned to the part's long axis" in report.summary() and report.pose_window is not None
     with pytest.raises(ValueError, match="pose must be one of"):
         DetectorSettings().with_overrides({"pose": "on"})
+
+
+def test_a_long_part_held_at_one_angle_is_not_turned(data_root):
+    """Juice bottles stand upright on every golden: turning them gains nothing, and the whole frame keeps the
+    layout that the structural check compares (MVTec LOCO's logical anomalies)."""
+    folder = data_root / "mvtec_loco" / "juice_bottle" / "train" / "good"
+    goldens = [read_rgb(path) for path in image_files(folder)[:3]]
+    fit = fit_inputs(goldens, DetectorSettings())
+    assert fit.outline is not None and fit.pose is None
+    assert axis_spread([0.0, 179.0, 3.0]) == pytest.approx(4.0) and axis_spread([10.0, 80.0]) == pytest.approx(70.0)

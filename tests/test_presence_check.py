@@ -56,3 +56,15 @@ def test_operator_can_turn_the_check_off_per_product(screw_bank, tmp_path, data_
         product.refresh()
         verdicts[presence_check] = product.detector.inspect([empty])[0].part_missing
     assert verdicts == {True: True, False: False}
+
+
+def test_a_broken_part_is_a_defect_not_a_missing_part(data_root):
+    """A bottle fills its frame (no outline): an empty fixture leaves nothing the goldens show, a broken bottle most
+    of it. Both fail; only the empty one is reported as a missing part."""
+    bank = fit_bank(small_images(data_root, "bottle", "train/good", 1), SETTINGS)
+    assert bank.manifest["part_outline"] is None
+    detector = Detector(bank)
+    broken = detector.inspect(small_images(data_root, "bottle", "test/broken_large", 8))
+    assert all(i.is_defective and not i.part_missing for i in broken)
+    empty = detector.inspect([background_only(image) for image in small_images(data_root, "bottle", "test/good", 3)])
+    assert all(i.is_defective and i.part_missing for i in empty)

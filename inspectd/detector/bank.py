@@ -43,6 +43,9 @@ class Bank:
     version: str = field(default="")
     row_groups: np.ndarray | None = None  # [M] int32 hold-out group of each row (None: format 1)
     holdout_features: np.ndarray | None = None  # [G, h, w, D] float32 what each group scores (None: format 1)
+    # [K, C, h, w, D] float16: each registered golden and its brightness-gain copies, what the structural check
+    # compares each place with (detector/layout.py); None where the bank has no structural check
+    layout_features: np.ndarray | None = None
 
     @property
     def threshold(self) -> float:
@@ -122,6 +125,8 @@ def _write_files(directory: Path, bank: Bank) -> None:
     if bank.holdout_features is not None:
         arrays["row_groups"] = np.ascontiguousarray(bank.row_groups, dtype=np.int32)
         arrays["holdout_features"] = np.ascontiguousarray(bank.holdout_features, dtype=np.float32)
+    if bank.layout_features is not None:
+        arrays["layout_features"] = np.ascontiguousarray(bank.layout_features, dtype=np.float16)
     with open(directory / MEMORY_FILE, "wb") as handle:
         np.savez(handle, **arrays)
     (directory / MANIFEST_FILE).write_text(json.dumps(bank.manifest, indent=2, sort_keys=True))
@@ -149,7 +154,8 @@ def load_bank(version_dir: Path) -> Bank:
     _check_shapes(version_dir, arrays, manifest)
     _check_backbone(version_dir, manifest)
     return Bank(memory=arrays["memory"], manifest=manifest, version=version_dir.name,
-                row_groups=arrays.get("row_groups"), holdout_features=arrays.get("holdout_features"))
+                row_groups=arrays.get("row_groups"), holdout_features=arrays.get("holdout_features"),
+                layout_features=arrays.get("layout_features"))
 
 
 def _verify_checksums(version_dir: Path) -> None:
@@ -172,17 +178,19 @@ def _verify_checksums(version_dir: Path) -> None:
 
 ARRAYS = {  # name -> (dtype, ndim, first format that has it)
     "memory": (np.float32, 2, 1), "row_groups": (np.int32, 1, 2), "holdout_features": (np.float32, 4, 2)}
+# arrays a bank holds only where its manifest asks for them: name -> (dtype, ndim, manifest key)
+OPTIONAL_ARRAYS = {"layout_features": (np.float16, 5, "structure")}
 
 
 def _read_arrays(path: Path, format_version: int) -> dict[str, np.ndarray]:
     names = [name for name, (_, _, since) in ARRAYS.items() if format_version >= since]
     try:
         with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in names}
+            arrays = {name: stored[name] for name in names + [n for n in OPTIONAL_ARRAYS if n in stored.files]}
     except (ValueError, OSError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise BankError(f"{path}: not a valid bank array file (npz without pickles, arrays {names}): {exc}") from exc
     for name, array in arrays.items():
-        dtype, ndim, _ = ARRAYS[name]
+        dtype, ndim, _ = ARRAYS.get(name) or OPTIONAL_ARRAYS[name]
         if array.dtype != dtype or array.ndim != ndim:
             raise BankError(f"{path}: {name} must be a {ndim}-D {np.dtype(dtype)} array, got {array.dtype} "
                             f"{array.shape}")
@@ -200,6 +208,12 @@ def _check_shapes(version_dir: Path, arrays: dict[str, np.ndarray], manifest: di
                             f"{manifest.get('holdout_shape')} or the memory's width {memory.shape[1]}")
         if arrays["row_groups"].shape != (len(memory),):
             problems.append(f"row_groups has {arrays['row_groups'].shape} entries for {len(memory)} memory rows")
+    for name, (_, _, key) in OPTIONAL_ARRAYS.items():
+        if manifest.get(key) is not None and name not in arrays:
+            problems.append(f"the manifest's {key!r} needs the array {name!r}, which the bank lacks")
+        elif name in arrays and (holdout is None or arrays[name].shape[2:] != holdout.shape[1:]):
+            problems.append(f"{name} shape {list(arrays[name].shape)} does not match the hold-out features' "
+                            f"{None if holdout is None else list(holdout.shape)}")
     if problems:
         raise BankError(f"{version_dir}: " + "; ".join(problems))
 

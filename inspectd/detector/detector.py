@@ -11,6 +11,7 @@ from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
+from inspectd.detector.layout import StructuralCheck
 from inspectd.detector.part_outline import PartOutline, hidden_outside
 from inspectd.detector.pose import PoseAlignment
 from inspectd.detector.presence import PresenceCheck
@@ -52,8 +53,9 @@ class Detector:
         self.grid_centre = grid_centre(self.settings)
         # Banks written before the presence check (or of format 1) have no presence threshold: no check.
         presence = bank.manifest.get("presence") if presence_check else None
+        whole_frame = bank.manifest.get("part_outline") is None and bank.manifest.get("pose") is None
         self.presence = None if presence is None or bank.row_groups is None else PresenceCheck(
-            bank.memory, bank.row_groups, len(bank.holdout_features), presence["threshold"])
+            bank.memory, bank.row_groups, len(bank.holdout_features), presence["threshold"], whole_frame)
         # Banks written before the part outline, and those of parts not told from their background, have none.
         outline = bank.manifest.get("part_outline") if self.settings.part_outline != "off" else None
         self.outline = None if outline is None else PartOutline.from_dict(outline)
@@ -63,6 +65,10 @@ class Detector:
         # the shape frames are resized to, and maps, outlines and regions are given at: the input shape unless
         # the backbone sees a pose-aligned crop
         self.frame_shape = self.input_shape if self.pose is None else self.pose.frame_shape
+        # Banks of parts not registered to a golden, and those written before the check, have no structural check.
+        structure = bank.manifest.get("structure")
+        self.structure = None if structure is None or bank.layout_features is None else StructuralCheck(
+            bank.layout_features, structure["scale"])
 
     def embedded_features(self, inputs: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
         """RGB uint8 frames at the input shape (``input_frames``) -> embedded patch features [B, h, w, D]; adds
@@ -84,9 +90,13 @@ class Detector:
         ``scored_cells`` [B, h, w] (0 or 1): the patch-grid cells that count (all by default)."""
         started = time.perf_counter()
         patch_scores = self.index.patch_scores(features)
+        timings["search"] = _ms_since(started)
+        if self.structure is not None:
+            started = time.perf_counter()
+            patch_scores = np.maximum(patch_scores, self.structure.patch_scores(features))
+            timings["structure"] = _ms_since(started)
         if scored_cells is not None:
             patch_scores = patch_scores * scored_cells
-        timings["search"] = _ms_since(started)
         started = time.perf_counter()
         scores, maps = scores_and_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre,
                                        self.settings.score_top_k, self.settings.roi)

@@ -104,7 +104,7 @@ def add_good_copies(bank: Bank, detector: Detector, copies: np.ndarray, frame_sh
     manifest["memory_shape"] = list(memory.shape)
     manifest["counts"] = {**manifest["counts"], "coreset": len(memory), "feedback_frames": len(feedback["frames"])}
     return Bank(memory=memory, manifest=manifest, row_groups=row_groups,
-                holdout_features=bank.holdout_features), frame_score
+                holdout_features=bank.holdout_features, layout_features=bank.layout_features), frame_score
 
 
 def recalibrated_threshold(bank: Bank, holdout_scores: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
 from inspectd.detector.part_outline import PartOutline, fit_outline
+from inspectd.detector.layout import MIN_GOLDENS, fit_structure
 from inspectd.detector.pose import PoseAlignment, aligned_augmentations, fit_pose
 from inspectd.detector.presence import presence_calibration
 from inspectd.detector.registration import STRIDE, grid_centre
@@ -36,6 +37,8 @@ class MemoryFit:
     threshold: float
     calibration: dict
     presence: dict  # the part presence check's threshold and its inputs (detector/presence.py)
+    # [K, 1 + gains, h, w, D]: each golden's own copy and its brightness-gain copies (K >= 2; else None)
+    layout_features: np.ndarray | None
     copies: int
     patches: int
     input_shape: tuple[int, int]
@@ -138,8 +141,13 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     }
     threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
     holdout_features = np.ascontiguousarray(holdout_features, dtype=np.float32)
+    layout_features = None
+    if n_goldens > 1:  # gain copies come last among each golden's copies (holdout_groups)
+        per_golden, gains = len(copies) // n_goldens, len(settings.augmentations.gains)
+        own = np.r_[0, np.arange(per_golden - gains, per_golden)]
+        layout_features = copies.reshape(n_goldens, per_golden, *copies.shape[1:])[:, own].astype(np.float16)
     return MemoryFit(memory, row_groups, holdout_features, threshold, calibration,
-                     presence_calibration(memory, row_groups, holdout_features), len(copies),
+                     presence_calibration(memory, row_groups, holdout_features), layout_features, len(copies),
                      len(patches) * patches.shape[1], shape)
 
 
@@ -159,14 +167,15 @@ def outline_entry(outline: PartOutline | None, settings: DetectorSettings) -> di
 
 
 def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: int,
-                 part_outline: dict | None = None) -> Bank:
+                 part_outline: dict | None = None, structure: dict | None = None) -> Bank:
     """A bank straight from a memory fit, with the manifest fields that scoring and feedback read (eval
     and benchmarks score it in memory; ``fit_bank`` writes the full manifest for a stored bank)."""
     return Bank(memory=fitted.memory, row_groups=fitted.row_groups, holdout_features=fitted.holdout_features,
                 manifest={"settings": settings.to_dict(), "input_shape": list(fitted.input_shape),
                           "threshold": fitted.threshold, "calibration": fitted.calibration,
                           "presence": fitted.presence, "counts": {"images": golden_count},
-                          "part_outline": part_outline})
+                          "part_outline": part_outline, "structure": structure},
+                layout_features=None if structure is None else fitted.layout_features)
 
 
 def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
@@ -180,16 +189,32 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
     fit = fit_inputs(golden_images, settings)
     shape = fit.inputs[0].shape[:2]
     fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape)
+    fitted, structure = with_structure(fitted, fit.settings, fit.outline, fit.pose)
     outline = outline_entry(fit.outline, fit.settings)
     manifest = build_manifest(fit.settings, backbone, fitted, golden_images, time.perf_counter() - started, outline,
-                              fit.pose)
+                              fit.pose, structure)
     return Bank(memory=fitted.memory, manifest=manifest, row_groups=fitted.row_groups,
-                holdout_features=fitted.holdout_features)
+                holdout_features=fitted.holdout_features,
+                layout_features=None if structure is None else fitted.layout_features)
+
+
+def with_structure(fitted: MemoryFit, settings: DetectorSettings, outline: PartOutline | None,
+                   pose: PoseAlignment | None) -> tuple[MemoryFit, dict | None]:
+    """The fit with the structural check's threshold and the manifest's ``structure`` block where the settings and the
+    goldens call for the check (detector/layout.py); else the fit unchanged and None."""
+    if (settings.layout == "off" or fitted.layout_features is None or len(fitted.layout_features) < MIN_GOLDENS
+            or outline is None or pose is not None):
+        return fitted, None
+    threshold, structure = fit_structure(fitted.memory, fitted.row_groups, fitted.layout_features, settings,
+                                         fitted.input_shape)
+    if structure["agreement"] > 1.0:
+        return fitted, None
+    return replace(fitted, threshold=threshold), structure
 
 
 def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted: MemoryFit,
                    golden_images: list[np.ndarray], fit_seconds: float, part_outline: dict | None = None,
-                   pose: PoseAlignment | None = None) -> dict:
+                   pose: PoseAlignment | None = None, structure: dict | None = None) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "inspectd_version": inspectd.__version__,
@@ -208,6 +233,7 @@ def build_manifest(settings: DetectorSettings, backbone: FeatureBackbone, fitted
         "presence": fitted.presence,
         "part_outline": part_outline,
         "pose": None if pose is None else pose.to_dict(),
+        "structure": structure,
         "golden_sha256": [hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
                           for img in golden_images],
         "fit_seconds": round(fit_seconds, 3),

@@ -29,6 +29,9 @@ from inspectd.detector.settings import AugmentationSet, DetectorSettings
 # told reliably from a turned part's (round and squarish parts)
 MIN_ELONGATION = 2.0
 CORE_QUANTILE, CORE_SHARE = 99.0, 0.25
+# two goldens or more whose long axes all lie within this many degrees of each other show a part held at a fixed
+# angle (a bottle standing upright): turning gains nothing there, and the whole frame keeps the layout's context
+FIXED_AXIS_DEGREES = 15.0
 WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of the window
 # the axis errs by a few degrees between frames; 6 degree steps keep a patch within 3 of a copy
 ALIGNED_ROTATIONS = (0.0, 6.0, -6.0, 180.0, 174.0, 186.0)
@@ -117,17 +120,27 @@ def aligned_augmentations(augmentations: AugmentationSet) -> AugmentationSet:
 def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
              settings: DetectorSettings) -> PoseAlignment | None:
     """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
-    alignment, or None where the settings turn it off, no outline fits or a golden's part is not long
-    (``MIN_ELONGATION``)."""
+    alignment, or None where the settings turn it off, no outline fits, a golden's part is not long
+    (``MIN_ELONGATION``) or two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``)."""
     if settings.pose == "off" or outline is None:
         return None
-    sizes = np.array([_axis(outline.weights(frame))[1] for frame in golden_frames])
+    axes = [_axis(outline.weights(frame)) for frame in golden_frames]
+    sizes = np.array([size for _, size, _ in axes])
     if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:
+        return None
+    if axis_spread([degrees for _, _, degrees in axes]) <= FIXED_AXIS_DEGREES and len(axes) > 1:
         return None
     margin = 2 * WINDOW_MARGIN * sizes[:, 0].max()
     length, width = (float(side) + margin for side in sizes.max(0))
     shape = input_shape(round(width), round(length), settings.input_size, settings.keep_aspect)
     return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape)
+
+
+def axis_spread(degrees: list[float]) -> float:
+    """The largest angle (0-90) between any two of the long axes at ``degrees`` (an axis and its turn by 180 agree)."""
+    turns = np.mod(np.asarray(degrees, np.float64), 180.0)
+    gaps = np.abs(turns[:, None] - turns[None, :])
+    return float(np.minimum(gaps, 180.0 - gaps).max())
 
 
 def _axis(weights: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:

@@ -27,6 +27,8 @@ class RefitReport:
     outline_share: float | None = None  # share of a golden frame inside the part's outline; None: no outline
     # (length, width) of the pose-aligned window in the frame's pixels at the input size; None: the whole frame
     pose_window: tuple[float, float] | None = None
+    # the manifest's structure block (detector/layout.py); None: no structural check
+    structure: dict | None = None
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -39,9 +41,12 @@ class RefitReport:
         pose = "" if self.pose_window is None else (
             f"; each frame is turned to the part's long axis and cropped to "
             f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
+        structure = "" if self.structure is None else (
+            f"; structural check on: each place compared with what the goldens show there (the goldens agree place "
+            f"by place at {self.structure['agreement']:.2f} of the bank's threshold)")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}{pose}")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}{pose}{structure}")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -80,4 +85,5 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                        counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
                        time.perf_counter() - started, bank.settings.roi,
                        (bank.manifest["part_outline"] or {}).get("golden_share"),
-                       None if bank.manifest["pose"] is None else tuple(bank.manifest["pose"]["window"]))
+                       None if bank.manifest["pose"] is None else tuple(bank.manifest["pose"]["window"]),
+                       bank.manifest["structure"])

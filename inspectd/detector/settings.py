@@ -46,6 +46,7 @@ WHOLE_FRAME = (0.0, 0.0, 1.0, 1.0)
 SEARCHES = ("exact", "shortlist")
 PART_OUTLINES = ("auto", "off")
 POSES = ("auto", "off")
+LAYOUTS = ("auto", "off")
 
 
 def _is_roi(roi: object) -> bool:
@@ -90,6 +91,11 @@ class DetectorSettings:
     # the configured rotations and flips give way to pose.ALIGNED_ROTATIONS).
     # "off": the whole frame at the configured copies (docs/results.md, "Turning each frame to its part")
     pose: str = "auto"
+    # the structural check (detector/layout.py): each place of a frame against what the goldens show at that place,
+    # so that a missing or misplaced feature scores. "auto": with three goldens or more of a part on a background of
+    # its own colour, not turned to a long axis, where the goldens agree place by place at least as well as the bank
+    # tells them apart; "off": never (docs/results.md, "The part's layout")
+    layout: str = "auto"
     smoothing_sigma: float = 4.0  # Gaussian sigma of the anomaly map, in pixels at 224 (scaled with size)
     target_false_reject: float = 0.01
     seed: int = 0
@@ -108,6 +114,8 @@ class DetectorSettings:
             raise ValueError(f"part_outline must be one of {PART_OUTLINES}, got {self.part_outline!r}")
         if self.pose not in POSES:
             raise ValueError(f"pose must be one of {POSES}, got {self.pose!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if not 0.0 <= self.feature_norm_power <= 1.0:
             raise ValueError(f"feature_norm_power must be in [0, 1], got {self.feature_norm_power!r}")
         if not _is_roi(self.roi):
@@ -145,7 +153,8 @@ class DetectorSettings:
 
 NO_AUGMENTATION = AugmentationSet(rotations=1, gains=())  # the image alone
 PLAIN_PATCHCORE = DetectorSettings(augmentations=NO_AUGMENTATION, feature_norm_power=0.0,
-                                   embedder=EmbedderSettings(enabled=False), part_outline="off", pose="off")
+                                   embedder=EmbedderSettings(enabled=False), part_outline="off", pose="off",
+                                   layout="off")
 
 
 def _merge(into: dict, overrides: dict, prefix: str) -> None:

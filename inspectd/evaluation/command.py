@@ -27,7 +27,10 @@ def settings_from_options(options: list[str], base: DetectorSettings | None = No
         section = overrides
         for parent in parents:
             section = section.setdefault(parent, {})
-        section[leaf] = yaml.safe_load(text)
+        value = yaml.safe_load(text)
+        # YAML 1.1 reads on/off/yes/no as booleans; a word other than true/false stays the word (pose=off)
+        section[leaf] = text.strip() if isinstance(value, bool) and text.strip().lower() not in ("true", "false") \
+            else value
     return (base or DetectorSettings()).with_overrides(overrides)
 
 

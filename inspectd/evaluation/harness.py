@@ -12,7 +12,8 @@ import numpy as np
 from inspectd.detector.calibration import HALF_STRIDE_COPIES, threshold_from_scores
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
-from inspectd.detector.fit import fit_bank, fit_memory, golden_outline, outline_entry, scoring_bank
+from inspectd.detector.fit import fit_bank, fit_memory, golden_outline, outline_entry, scoring_bank, with_structure
+from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.pose import fit_pose
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
@@ -66,7 +67,7 @@ def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
         return base
     return replace(base, augmentations=PLAIN_PATCHCORE.augmentations, embedder=PLAIN_PATCHCORE.embedder,
                    feature_norm_power=PLAIN_PATCHCORE.feature_norm_power, part_outline=PLAIN_PATCHCORE.part_outline,
-                   pose=PLAIN_PATCHCORE.pose)
+                   pose=PLAIN_PATCHCORE.pose, layout=PLAIN_PATCHCORE.layout)
 
 
 def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: str,
@@ -97,9 +98,8 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
         if fit_pose(frames, outline, settings) is not None:
             scored = _score_aligned(goldens, settings, category.test_images, presence_check)
         else:
-            scored = _score_patchcore(cache, goldens, settings, outline_entry(outline, settings),
-                                      *cache.test(category.test_images), cache.test_frames(category.test_images),
-                                      presence_check)
+            scored = _score_patchcore(cache, goldens, settings, outline, *cache.test(category.test_images),
+                                      cache.test_frames(category.test_images), presence_check)
     labels, missing = category.test_labels, scored.part_missing
     return EvalResult(
         category=category.name, method=method, shots=shot_count, seed=seed,
@@ -113,7 +113,7 @@ def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], metho
             (missing & (scored.image_scores <= scored.threshold)).sum()))
 
 
-def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings, outline: dict | None,
+def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings, outline: PartOutline | None,
                      test_raw: np.ndarray, extract_ms: float, test_frames: list[np.ndarray],
                      presence_check: bool) -> _Scored:
     extraction_seconds = 0.0
@@ -125,9 +125,11 @@ def _score_patchcore(cache: FeatureCache, goldens: list[Path], settings: Detecto
         return embed(raw, settings.embedder)
 
     started = time.perf_counter()
-    fitted = fit_memory(featurize, len(goldens), settings, cache.shape)
+    fitted, structure = with_structure(fit_memory(featurize, len(goldens), settings, cache.shape), settings, outline,
+                                       None)
     fit_seconds = time.perf_counter() - started + extraction_seconds
-    detector = Detector(scoring_bank(fitted, settings, len(goldens), outline), presence_check=presence_check)
+    detector = Detector(scoring_bank(fitted, settings, len(goldens), outline_entry(outline, settings), structure),
+                        presence_check=presence_check)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     features = embed(test_raw, settings.embedder)
