@@ -51,6 +51,7 @@ def refit(
     """Fit a product's bank from golden images and write it as the next version (a running daemon swaps it in)."""
     from inspectd.detector.refit import product_settings, refit_product
     from inspectd.evaluation.command import settings_from_options
+    from inspectd.progress import StageReporter
 
     try:
         configured_banks, base = product_settings(product, config)
@@ -58,7 +59,8 @@ def refit(
     except ValueError as error:
         typer.echo(f"refit: {error}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(refit_product(product, golden, banks or configured_banks, settings).summary())
+    typer.echo(refit_product(product, golden, banks or configured_banks, settings,
+                             StageReporter(f"refit {product}")).summary())
 
 
 @app.command("eval")
