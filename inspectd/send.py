@@ -1,9 +1,10 @@
 """``inspectd send``: publish image files to a configured MQTT input and print the result each one gets.
 
 A client of a running daemon, for trying a config by hand: it reads the broker and the input from the
-daemon's config, subscribes to the input's result topic, publishes each image as the input expects it
-(raw bytes, or JSON with the image base64-encoded and the file's name as ``part_id``) and waits for the
-answer. On a raw input the next result on the topic counts as the image's (a raw payload carries no id).
+daemon's config, subscribes to the input's result topic, waits until the daemon says it is online (its
+retained ``<prefix>/available``: a daemon just started is subscribed only then), publishes each image as the
+input expects it (raw bytes, or JSON with the image base64-encoded and the file's name as ``part_id``) and
+waits for the answer. On a raw input the next result on the topic counts as the image's (a raw payload carries no id).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import queue
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -56,24 +58,29 @@ def send_images(config: InspectdConfig, images: list[Path], input_name: str | No
     cannot be reached or an image gets no answer within ``timeout_s``."""
     mqtt_input = pick_input(config, input_name)
     broker = config.broker
-    result_topic = Topics(broker.topic_prefix).result(mqtt_input.name)
+    topics = Topics(broker.topic_prefix)
     answers: queue.Queue[dict] = queue.Queue()
-    subscribed = queue.Queue()
+    subscribed, online = threading.Event(), threading.Event()
     client = broker_client(broker, f"inspectd-send-{uuid.uuid4().hex[:8]}", clean=True)
-    client.on_message = lambda _c, _u, message: answers.put(json.loads(message.payload))
-    client.on_subscribe = lambda *_args: subscribed.put(True)
-    client.on_connect = lambda c, _u, _f, reason, _p: c.subscribe(result_topic, qos=1) if not reason.is_failure else None
+    client.message_callback_add(topics.result(mqtt_input.name),
+                                lambda _c, _u, message: answers.put(json.loads(message.payload)))
+    client.message_callback_add(topics.availability,
+                                lambda _c, _u, message: online.set() if message.payload == b"online" else online.clear())
+    client.on_subscribe = lambda *_args: subscribed.set()
+    client.on_connect = lambda c, _u, _f, reason, _p: (
+        None if reason.is_failure else c.subscribe([(topics.result(mqtt_input.name), 1), (topics.availability, 1)]))
     try:
         client.connect(broker.host, broker.port, keepalive=broker.keepalive_s)
     except OSError as error:
         raise SendError(f"cannot reach the broker at {broker.host}:{broker.port}: {error}") from None
     client.loop_start()
     try:
-        try:
-            subscribed.get(timeout=CONNECT_TIMEOUT_S)
-        except queue.Empty:
-            raise SendError(f"the broker at {broker.host}:{broker.port} did not accept the subscription to "
-                            f"{result_topic} within {CONNECT_TIMEOUT_S:.0f} s") from None
+        if not subscribed.wait(CONNECT_TIMEOUT_S):
+            raise SendError(f"the broker at {broker.host}:{broker.port} did not accept a subscription within "
+                            f"{CONNECT_TIMEOUT_S:.0f} s")
+        if not online.wait(timeout_s):
+            raise SendError(f"no daemon is online on {topics.availability} after {timeout_s:.0f} s "
+                            "(start it with `inspectd run --config` on this config)")
         return [_send_one(client, image, mqtt_input, answers, timeout_s, echo) for image in images]
     finally:
         client.disconnect()
@@ -88,8 +95,7 @@ def _send_one(client, image: Path, mqtt_input: MqttInputConfig, answers: queue.Q
         try:
             result = answers.get(timeout=timeout_s)
         except queue.Empty:
-            raise SendError(f"{image}: no result on the input's result topic within {timeout_s:.0f} s "
-                            "(is `inspectd run` up with this config?)") from None
+            raise SendError(f"{image}: no result on the input's result topic within {timeout_s:.0f} s") from None
         if part_id is None or result.get("part_id") == part_id:
             echo(f"{image}: {summary(result)}")
             return result

@@ -55,7 +55,7 @@ def test_send_prints_the_result_of_each_image(mqtt_broker, tmp_path, data_root) 
     assert summary.endswith(f"frame {result['frame_id']}")
 
 
-def test_send_says_which_input_to_choose_and_when_no_broker_answers(tmp_path) -> None:
+def test_send_says_which_input_to_choose_and_when_no_broker_or_daemon_answers(mqtt_broker, tmp_path) -> None:
     inputs = [{"name": "a", "topic": "parts/a", "product": "bottle"}, {"name": "b", "topic": "parts/b", "product": "bottle"}]
     config = daemon_config(tmp_path / "banks", None, mqtt_inputs=inputs)
     config["broker"] = {"host": "127.0.0.1", "port": free_port()}
@@ -69,3 +69,10 @@ def test_send_says_which_input_to_choose_and_when_no_broker_answers(tmp_path) ->
     unreachable = CliRunner().invoke(app, ["send", "--config", str(config_path), "--input", "b", str(image)])
     assert unreachable.exit_code == 2
     assert unreachable.output.startswith(f"send: cannot reach the broker at 127.0.0.1:{config['broker']['port']}: ")
+    config["broker"] = {"host": mqtt_broker.host, "port": mqtt_broker.port, "topic_prefix": "nobody"}
+    config_path.write_text(yaml.safe_dump(config))
+    no_daemon = CliRunner().invoke(app, ["send", "--config", str(config_path), "--input", "a", "--timeout", "1",
+                                         str(image)])
+    assert no_daemon.exit_code == 2
+    assert no_daemon.output == ("send: no daemon is online on nobody/available after 1 s (start it with "
+                                "`inspectd run --config` on this config)\n")

@@ -113,4 +113,5 @@ def _report(results_dir: Path, since: float, parts: list[str], echo: Callable[[s
         echo(f"  errors: {outcome['good->error'] + outcome['defective->error']}")
     echo(f"  results and heatmap overlays: {results_dir}/<date>/<frame_id>.json|.jpg")
     echo("  run it as a service: inspectd run --config " + str(results_dir.parent.parent / "demo.yaml"))
+    echo("  next: README.md, 'Inspect your own part in 10 minutes' (`source .venv/bin/activate` puts inspectd on PATH)")
     return 0 if len(results) == len(parts) else 1
