@@ -46,7 +46,9 @@ def config_warnings(config: InspectdConfig, config_path: Path) -> list[str]:
 
 def _bank_warning(product: str, banks_dir: Path, config_path: Path) -> str:
     """'' when the product's newest loadable version exists, else what is wrong and the command that fixes it."""
-    from inspectd.detector.bank import BankError, BankStore, load_bank  # loads the backbone: only when banks exist
+    if not (banks_dir / product).is_dir():  # the usual case before a first refit: no need to import torch
+        return _no_bank(product, banks_dir, config_path, "no bank yet")
+    from inspectd.detector.bank import BankError, BankStore, load_bank
 
     versions = BankStore(banks_dir).versions(product)
     refused = []
@@ -57,5 +59,9 @@ def _bank_warning(product: str, banks_dir: Path, config_path: Path) -> str:
         except BankError as error:
             refused.append(str(error))
     found = f"none of its {len(versions)} version(s) loads ({'; '.join(refused)})" if versions else "no bank yet"
+    return _no_bank(product, banks_dir, config_path, found)
+
+
+def _no_bank(product: str, banks_dir: Path, config_path: Path, found: str) -> str:
     return (f"products.{product}.banks_dir: {found} under {banks_dir / product}; its frames fail with no_bank "
             f"until `inspectd refit --product {product} --golden DIR --config {config_path}`")
