@@ -134,6 +134,8 @@ def send(
     config: Path = typer.Option(..., "--config", "-c", help="the running daemon's config: its broker and input"),
     input_name: str | None = typer.Option(None, "--input", help="mqtt input to send to (default: the only one)"),
     timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for each image's result"),
+    wait: float = typer.Option(300.0, "--wait", help="seconds to wait for the daemon to come online (it loads its "
+                               "banks and backbone first)"),
     json_output: bool = typer.Option(False, "--json", help="also print each result's JSON"),
 ) -> None:
     """Publish image files to a running daemon's MQTT input and print the result each one gets."""
@@ -141,7 +143,8 @@ def send(
     from inspectd.send import SendError, send_images
 
     try:
-        results = send_images(load_config(config), images, input_name, timeout, echo=typer.echo)
+        results = send_images(load_config(config), images, input_name, timeout, echo=typer.echo, wait_s=wait,
+                              note=lambda line: typer.echo(line, err=True))
     except (ConfigError, SendError, OSError) as error:
         typer.echo(f"send: {error}", err=True)
         raise typer.Exit(2) from None

@@ -53,9 +53,12 @@ def payload_for(image: Path, mqtt_input: MqttInputConfig) -> bytes:
 
 
 def send_images(config: InspectdConfig, images: list[Path], input_name: str | None, timeout_s: float,
-                echo: Callable[[str], None]) -> list[dict]:
-    """Send each image in turn and echo its result's summary; the results in order. SendError when the broker
-    cannot be reached or an image gets no answer within ``timeout_s``."""
+                echo: Callable[[str], None], wait_s: float = 300.0,
+                note: Callable[[str], None] = lambda _line: None) -> list[dict]:
+    """Send each image in turn and echo its result's summary; the results in order. ``wait_s``: how long a
+    daemon may take to come online (its bank and backbone load first; ``note`` says it is being waited for).
+    SendError when the broker cannot be reached, no daemon comes online or an image gets no answer within
+    ``timeout_s``."""
     mqtt_input = pick_input(config, input_name)
     broker = config.broker
     topics = Topics(broker.topic_prefix)
@@ -78,9 +81,11 @@ def send_images(config: InspectdConfig, images: list[Path], input_name: str | No
         if not subscribed.wait(CONNECT_TIMEOUT_S):
             raise SendError(f"the broker at {broker.host}:{broker.port} did not accept a subscription within "
                             f"{CONNECT_TIMEOUT_S:.0f} s")
-        if not online.wait(timeout_s):
-            raise SendError(f"no daemon is online on {topics.availability} after {timeout_s:.0f} s "
-                            "(start it with `inspectd run --config` on this config)")
+        if not online.wait(min(wait_s, 1.0)):
+            note(f"send: waiting up to {wait_s:.0f} s for the daemon to come online on {topics.availability} ...")
+            if not online.wait(max(wait_s - 1.0, 0.0)):
+                raise SendError(f"no daemon is online on {topics.availability} after {wait_s:.0f} s "
+                                "(start it with `inspectd run --config` on this config)")
         return [_send_one(client, image, mqtt_input, answers, timeout_s, echo) for image in images]
     finally:
         client.disconnect()

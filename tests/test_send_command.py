@@ -71,8 +71,9 @@ def test_send_says_which_input_to_choose_and_when_no_broker_or_daemon_answers(mq
     assert unreachable.output.startswith(f"send: cannot reach the broker at 127.0.0.1:{config['broker']['port']}: ")
     config["broker"] = {"host": mqtt_broker.host, "port": mqtt_broker.port, "topic_prefix": "nobody"}
     config_path.write_text(yaml.safe_dump(config))
-    no_daemon = CliRunner().invoke(app, ["send", "--config", str(config_path), "--input", "a", "--timeout", "1",
+    no_daemon = CliRunner().invoke(app, ["send", "--config", str(config_path), "--input", "a", "--wait", "2",
                                          str(image)])
     assert no_daemon.exit_code == 2
-    assert no_daemon.output == ("send: no daemon is online on nobody/available after 1 s (start it with "
+    assert no_daemon.output == ("send: waiting up to 2 s for the daemon to come online on nobody/available ...\n"
+                                "send: no daemon is online on nobody/available after 2 s (start it with "
                                 "`inspectd run --config` on this config)\n")
