@@ -1,5 +1,4 @@
-"""Shared by the benchmarks that score real test images with default-settings banks per category,
-shot count and seed (image_score_rules.py, presence_rates.py)."""
+"""Default-settings banks per category, shot count and seed, to score real test images (presence_rates.py)."""
 
 from __future__ import annotations
 

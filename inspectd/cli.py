@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -51,6 +52,7 @@ def refit(
     """Fit a product's bank from golden images and write it as the next version (a running daemon swaps it in)."""
     from inspectd.detector.refit import product_settings, refit_product
     from inspectd.evaluation.command import settings_from_options
+    from inspectd.progress import StageReporter
 
     try:
         configured_banks, base = product_settings(product, config)
@@ -58,7 +60,8 @@ def refit(
     except ValueError as error:
         typer.echo(f"refit: {error}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(refit_product(product, golden, banks or configured_banks, settings).summary())
+    typer.echo(refit_product(product, golden, banks or configured_banks, settings,
+                             StageReporter(f"refit {product}")).summary())
 
 
 @app.command("eval")
@@ -73,9 +76,16 @@ def eval_command(
 ) -> None:
     """K-shot evaluation on real images (METHOD.md section 6): AUROC, rates at the calibrated threshold, timings."""
     from inspectd.evaluation.command import run_eval, settings_from_options
+    from inspectd.evaluation.dataset import check_category
 
-    run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, feedback,
-             echo=typer.echo)
+    try:
+        for data_dir in data:
+            check_category(data_dir)
+        settings = settings_from_options(settings_options)
+    except ValueError as error:
+        typer.echo(f"eval: {error}", err=True)
+        raise typer.Exit(2) from None
+    run_eval(data, shots, seeds, method, settings, json_path, feedback, echo=typer.echo)
 
 
 @app.command("bench")
@@ -116,6 +126,31 @@ def feedback(
     from inspectd.daemon.feedback_commands import feedback_from_cli
 
     typer.echo(feedback_from_cli(product, frame, "good" if good else "defective", config, banks, results).summary())
+
+
+@app.command("send")
+def send(
+    images: list[Path] = typer.Argument(..., help="image files (JPEG/PNG) to inspect, one part each"),
+    config: Path = typer.Option(..., "--config", "-c", help="the running daemon's config: its broker and input"),
+    input_name: str | None = typer.Option(None, "--input", help="mqtt input to send to (default: the only one)"),
+    timeout: float = typer.Option(30.0, "--timeout", help="seconds to wait for each image's result"),
+    wait: float = typer.Option(300.0, "--wait", help="seconds to wait for the daemon to come online (it loads its "
+                               "banks and backbone first)"),
+    json_output: bool = typer.Option(False, "--json", help="also print each result's JSON"),
+) -> None:
+    """Publish image files to a running daemon's MQTT input and print the result each one gets."""
+    from inspectd.config import ConfigError, load_config
+    from inspectd.send import SendError, send_images
+
+    try:
+        results = send_images(load_config(config), images, input_name, timeout, echo=typer.echo, wait_s=wait,
+                              note=lambda line: typer.echo(line, err=True))
+    except (ConfigError, SendError, OSError) as error:
+        typer.echo(f"send: {error}", err=True)
+        raise typer.Exit(2) from None
+    if json_output:
+        for result in results:
+            typer.echo(json.dumps(result, indent=2))
 
 
 @app.command("demo")

@@ -73,14 +73,26 @@ def test_password_from_env_and_file(tmp_path, monkeypatch):
 
 def test_example_configs_validate(tmp_path):
     load_config(REPO / "config" / "line3.yaml")
+    load_config(REPO / "config" / "quickstart.yaml")
     parse_config(demo_config(tmp_path, metrics_port=9108, fps=4.0, loop=False, parts=24))
 
 
 def test_check_config_command(tmp_path):
     inspectd = str(Path(sys.executable).with_name("inspectd"))
-    good = subprocess.run([inspectd, "check-config", str(REPO / "config" / "line3.yaml")], capture_output=True, text=True)
+    good = subprocess.run([inspectd, "check-config", str(REPO / "config" / "quickstart.yaml")], capture_output=True,
+                          text=True)
     assert good.returncode == 0 and "ok" in good.stdout
     (tmp_path / "bad.yaml").write_text("products: {bottle: {banks_dir: b, threshold: -1}}\ncameras: []\n")
     bad = subprocess.run([inspectd, "check-config", str(tmp_path / "bad.yaml")], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "products.bottle.threshold: got -1.0, expected a number >= 0.0" in bad.stderr
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    path = tmp_path / "line.yaml"
+    path.write_text("products:\n  bottle:\n    banks_dir: banks\n   cameras: []\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: 1 problem(s)\n")
+    assert raised.value.problems == ["line 4, column 4: YAML syntax error: expected <block end>, but found "
+                                     "'<block mapping start>' (while parsing a block mapping that starts at line 2)"]

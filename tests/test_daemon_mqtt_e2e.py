@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from support.inprocess import (
     running_daemon, scrape, small_images,
 )
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 RESULT_FIELDS = {"frame_id", "part_id", "source", "product", "verdict", "score", "calibrated_score", "part_missing", "threshold",
                  "bank_version", "defects", "image", "latency_ms", "timestamps"}
 
@@ -41,7 +44,7 @@ def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_
                 listener.publish("plant/line3/screw/image", encode(image, ".png"))
             listener.publish("plant/line3/screw/image", b"\x89PNG not really")  # corrupt
             listener.publish("plant/line3/screw/image", b"x" * 300_000)  # over the cap
-            listener.publish("plant/line3/bottle/image", b"{not json")
+            listener.publish("plant/line3/bottle/image", encode(bottles[0]))  # raw JPEG to a JSON input
 
             bottle_results = [json.loads(p) for p in listener.wait_for("line3/bottle-station/result", 5)]
             screw_results = [json.loads(p) for p in listener.wait_for("line3/screw-station/result", 5)]
@@ -59,6 +62,8 @@ def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_
         assert 0.0 <= result["calibrated_score"] <= 1.0 and result["threshold"] > 0
         assert result["image"] == {"width": 128, "height": 128}
         assert {"queue", "backbone", "search", "total"} <= result["latency_ms"].keys()
+        assert result["latency_ms"].keys() <= documented_stages("mqtt-api.md", "| `latency_ms` |")
+        assert result["latency_ms"].keys() <= documented_stages("metrics.md", "| `inspectd_stage_latency_seconds` |")
     assert {r["verdict"] for r in answered} <= {"pass", "fail"}
     assert any(r["verdict"] == "fail" for r in answered if r["part_id"] in ("b2", "b3")), "broken bottles pass"
     for data in heatmaps:
@@ -70,6 +75,10 @@ def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_
         assert decode_image(base64.b64decode(result["heatmap"]["base64"])).shape[:2] == (128, 128)
     errors = {r["error"]["reason"] for r in bottle_results + screw_results if r["verdict"] == "error"}
     assert errors == {"decode_error", "payload_too_large", "bad_json"}
+    raw_to_json = [r["error"]["message"] for r in bottle_results if r["verdict"] == "error"]
+    assert raw_to_json == ["mqtt input 'bottle-station' expects JSON with the image base64-encoded in its 'image' "
+                           f"field, got raw JPEG bytes ({len(encode(bottles[0]))}): wrap the image as "
+                           '{"image": "<base64>"}, or set the input\'s payload: raw']
     assert offline == b"offline"
 
     def value(name, **labels):
@@ -90,6 +99,12 @@ def test_two_products_results_heatmaps_and_metrics(mqtt_broker, banks_dir, data_
     assert value("inspectd_source_up", source="bottle-station") == 1
     assert value("inspectd_anomaly_score_count", product="bottle") == 4
     assert value("inspectd_stage_latency_seconds_count", stage="backbone") == 7
+
+
+def documented_stages(page: str, row_start: str) -> set[str]:
+    """The backticked names in the table row of docs/``page`` that starts with ``row_start``."""
+    row = next(line for line in (DOCS / page).read_text().splitlines() if line.startswith(row_start))
+    return set(re.findall(r"`([a-z_]+)`", row.removeprefix(row_start)))
 
 
 def test_heatmaps_only_for_failed_parts_when_asked(mqtt_broker, banks_dir, data_root):

@@ -74,3 +74,6 @@ def test_sigterm_drains_and_restart_resumes_session(mqtt_broker, tmp_path, data_
     frame_lines = [line for line in lines if line["event"] in ("result", "frame_rejected", "frame_failed")]
     assert frame_lines and all(line.get("frame_id") for line in frame_lines)
     assert lines[-1]["event"] == "stopped"
+    # the disconnect the daemon asks for on the way out is no warning
+    assert [(line["event"], line["level"]) for line in lines if line["event"] == "mqtt_disconnected"] == [
+        ("mqtt_disconnected", "info")]

@@ -84,7 +84,7 @@ def test_invalid_config_names_key_path_and_expectation(tmp_path: Path, change: C
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("products: [unclosed\n", "cannot read"),
+    ("products: [unclosed\n", "line 2, column 1: YAML syntax error: expected ',' or ']'"),
     ("- a list\n- at the root\n", "<root>: got ['a list', 'at the root'], expected a mapping"),
 ])
 def test_unreadable_config_file_is_refused(tmp_path: Path, text: str, expected: str) -> None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import time
 
+from typer.testing import CliRunner
+
 from support.inprocess import MqttListener, daemon_config, fit_product_bank, json_frame, running_daemon, small_images
 
+from inspectd.cli import app
 from inspectd.detector import BankStore
 
 
@@ -34,6 +37,12 @@ def test_feedback_topic_adds_frame_and_daemon_swaps(mqtt_broker, tmp_path, data_
         events = listener.json_messages("line7/events")
     finally:
         listener.close()
+
+    # the command line names the frame by the id the operator gave, as the result carried it
+    cli = CliRunner().invoke(app, ["feedback", "--product", "bottle", "--frame", first["p1"]["frame_id"], "--defective",
+                                   "--banks", str(banks), "--results", str(tmp_path / "results")])
+    assert cli.exit_code == 0, cli.output
+    assert cli.output.startswith(f"bottle: frame {first['p1']['frame_id']} kept as defective (score ")
 
     applied = [e for e in events if e["event"] == "feedback_applied"]
     assert [(e["label"], e["version"]) for e in applied] == [("defective", None), ("good", "v0002")]

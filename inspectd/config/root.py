@@ -59,9 +59,22 @@ def load_config(path: Path) -> InspectdConfig:
     """Read and validate a YAML config file."""
     try:
         data = yaml.safe_load(Path(path).read_text())
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError([yaml_syntax_problem(error)], str(path)) from None
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError([f"cannot read: {error}"], str(path)) from None
     return parse_config(data, str(path))
+
+
+def yaml_syntax_problem(error: yaml.MarkedYAMLError) -> str:
+    """'line L, column C: YAML syntax error: ...' at the place the parser gave up, with where the construct it
+    was reading began (the file's name is the ConfigError's source)."""
+    mark = error.problem_mark or error.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    context = ""
+    if error.context and error.context_mark is not None:
+        context = f" ({error.context} that starts at line {error.context_mark.line + 1})"
+    return f"{where}YAML syntax error: {error.problem or error.context}{context}"
 
 
 def _cross_check(config: InspectdConfig) -> list[str]:

@@ -34,12 +34,19 @@ class ImageMessage:
     timestamp: float | None = None
 
 
-def parse_json_message(payload: bytes) -> ImageMessage:
-    """``{"image": base64, "part_id"?: str, "product"?: str, "timestamp"?: number}``."""
+def parse_json_message(payload: bytes, source: str = "this input") -> ImageMessage:
+    """``{"image": base64, "part_id"?: str, "product"?: str, "timestamp"?: number}``; ``source`` names the input
+    in the messages of what it refuses."""
+    image_kind = "PNG" if payload.startswith(PNG_SIGNATURE) else "JPEG" if payload.startswith(b"\xff\xd8") else None
+    if image_kind is not None:
+        raise PayloadError("bad_json", f"{source} expects JSON with the image base64-encoded in its 'image' field, "
+                                       f"got raw {image_kind} bytes ({len(payload)}): wrap the image as "
+                                       '{"image": "<base64>"}, or set the input\'s payload: raw')
     try:
         message = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as error:
-        raise PayloadError("bad_json", f"payload is not JSON: {error}") from None
+        raise PayloadError("bad_json", f"{source} expects JSON with a base64 'image' field; the payload is not "
+                                       f"JSON: {error}") from None
     if not isinstance(message, dict) or not isinstance(message.get("image"), str):
         raise PayloadError("bad_json", "JSON payload needs an 'image' field holding base64 text")
     try:

@@ -12,12 +12,21 @@ EXIT_CONFIG_ERROR = 2
 
 
 def check_config_file(path: Path) -> int:
-    """Validate a config file; print the problems (exit 2) or a one-line summary (exit 0)."""
+    """Validate a config file and the files it names; print the problems (exit 2) or a one-line summary and
+    any warnings, such as a product with no bank yet (exit 0; daemon/preflight.py)."""
+    from inspectd.daemon.preflight import config_warnings, missing_files
+
     config = _load_or_report(path)
     if config is None:
         return EXIT_CONFIG_ERROR
-    print(f"{path}: ok ({_summary(config)})")
-    return 0
+    problems = missing_files(config)
+    if problems:
+        print(ConfigError(problems, str(path)), file=sys.stderr)
+    else:
+        print(f"{path}: ok ({_summary(config)})")
+    for warning in config_warnings(config, path):
+        print(f"  warning: {warning}", file=sys.stderr if problems else sys.stdout)
+    return EXIT_CONFIG_ERROR if problems else 0
 
 
 def run_from_file(path: Path) -> int:

@@ -1,4 +1,5 @@
-"""The one owner of the MQTT connection. Nothing else in inspectd touches paho.
+"""The one owner of the daemon's MQTT connection. Nothing else in the daemon touches paho (``inspectd send``, a
+client of the daemon, builds its client with ``broker_client`` too).
 
 It connects with a last will (availability 'offline', retained), announces 'online' on every
 (re)connect, re-subscribes, reconnects with exponential backoff (paho's loop), keeps a persistent
@@ -33,25 +34,10 @@ class MqttConnection:
         self._metrics = metrics
         self._log = log.bind(component="mqtt", broker=f"{settings.host}:{settings.port}")
         self._v5 = settings.protocol == "v5"
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
-            clean_session=None if self._v5 else False,
-        )
+        self._client = broker_client(settings, settings.client_id, clean=False)
         self._client.will_set(topics.availability, "offline", qos=1, retain=True)
         self._client.max_queued_messages_set(settings.max_queued_messages)
         self._client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
-        if settings.username is not None:
-            self._client.username_pw_set(settings.username, settings.resolve_password())
-        if settings.tls is not None:
-            tls = settings.tls
-            self._client.tls_set(
-                ca_certs=str(tls.ca_file),
-                certfile=str(tls.cert_file) if tls.cert_file else None,
-                keyfile=str(tls.key_file) if tls.key_file else None,
-            )
-            self._client.tls_insecure_set(tls.insecure_skip_verify)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_unhandled_message
@@ -62,6 +48,7 @@ class MqttConnection:
         self._connected = threading.Event()
         self._ready = threading.Event()  # connected and every subscription acknowledged
         self._resubscribe_mid: int | None = None
+        self._stopping = False  # a disconnect we asked for is no warning
         metrics.broker_connected.set(0)
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -92,6 +79,7 @@ class MqttConnection:
         """Deliver what is pending, announce 'offline' (retained), disconnect."""
         self.publish(self._topics.availability, b"offline", retain=True, kind="availability")
         self.flush(timeout_s)
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -170,7 +158,8 @@ class MqttConnection:
         self._connected.clear()
         self._ready.clear()
         self._metrics.broker_connected.set(0)
-        self._log.warning("mqtt_disconnected", reason=str(reason_code))
+        log = self._log.info if self._stopping else self._log.warning
+        log("mqtt_disconnected", reason=str(reason_code))
 
     def _on_unhandled_message(self, client, userdata, message: paho.MQTTMessage) -> None:
         self._log.error("mqtt_unhandled_message", topic=repr(message._topic), bytes=len(message.payload))
@@ -183,6 +172,22 @@ class MqttConnection:
                 self._log.exception("mqtt_handler_failed", topic=repr(message._topic))
 
         return on_message
+
+
+def broker_client(settings: BrokerConfig, client_id: str, clean: bool) -> paho.Client:
+    """A paho client for the configured broker: protocol, credentials and TLS; ``clean``: no persistent
+    session (a short-lived client), else the daemon's session that outlives a reconnect."""
+    v5 = settings.protocol == "v5"
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else clean)
+    if settings.username is not None:
+        client.username_pw_set(settings.username, settings.resolve_password())
+    if settings.tls is not None:
+        tls = settings.tls
+        client.tls_set(ca_certs=str(tls.ca_file), certfile=str(tls.cert_file) if tls.cert_file else None,
+                       keyfile=str(tls.key_file) if tls.key_file else None)
+        client.tls_insecure_set(tls.insecure_skip_verify)
+    return client
 
 
 def _settled(info: paho.MQTTMessageInfo) -> bool:

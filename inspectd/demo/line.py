@@ -48,13 +48,15 @@ def prepare(workdir: Path, echo: Callable[[str], None]) -> None:
     """Draw the demo images and fit the bank, unless an earlier run already did."""
     from inspectd.detector import BankStore
     from inspectd.detector.refit import refit_product
+    from inspectd.progress import StageReporter
 
     if not (workdir / "stream").is_dir():
         folders = write_line(workdir)
         echo(f"demo: drew golden images in {folders['golden']} and a part stream in {folders['stream']}")
     if BankStore(workdir / "banks").latest(PRODUCT) is None:
-        echo(f"demo: fitting the '{PRODUCT}' bank from the golden images ...")
-        echo(refit_product(PRODUCT, workdir / "golden", workdir / "banks").summary())
+        echo(f"demo: fitting the '{PRODUCT}' bank from the golden images (once; minutes on a busy machine) ...")
+        echo(refit_product(PRODUCT, workdir / "golden", workdir / "banks",
+                           progress=StageReporter(f"demo: fit {PRODUCT}")).summary())
 
 
 def run_demo(workdir: Path, metrics_port: int, fps: float, loop: bool, echo: Callable[[str], None]) -> int:
@@ -111,4 +113,5 @@ def _report(results_dir: Path, since: float, parts: list[str], echo: Callable[[s
         echo(f"  errors: {outcome['good->error'] + outcome['defective->error']}")
     echo(f"  results and heatmap overlays: {results_dir}/<date>/<frame_id>.json|.jpg")
     echo("  run it as a service: inspectd run --config " + str(results_dir.parent.parent / "demo.yaml"))
+    echo("  next: README.md, 'Inspect your own part in 10 minutes' (`source .venv/bin/activate` puts inspectd on PATH)")
     return 0 if len(results) == len(parts) else 1

@@ -100,6 +100,6 @@ def get_backbone(name: str, weights_path: str | None = None) -> FeatureBackbone:
                 raise BackboneError(str(exc)) from exc
             backbone = factory(weights_path)
             fold_batchnorm(backbone.net, backbone.extract)  # same function, one pass fewer per conv
-            backbone.graph = frozen_graph(backbone)  # the same float32 function, run by oneDNN
+            backbone.graph = frozen_graph(backbone.net, backbone.extract)  # the same float32 function, run by oneDNN
             _cache[key] = backbone
         return _cache[key]

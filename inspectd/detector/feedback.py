@@ -46,12 +46,14 @@ class FeedbackReport:
     old_threshold: float
     new_threshold: float
     memory_rows: int
+    frame_id: str | None = None  # the archived frame's id (or the image file's stem) the operator named
 
     def summary(self) -> str:
+        frame = f"frame {self.frame_id}" if self.frame_id else f"image with pixels sha256 {self.frame_sha256[:12]}"
         if self.version_dir is None:
-            return (f"{self.product}: frame {self.frame_sha256[:12]} kept as defective (score "
+            return (f"{self.product}: {frame} kept as defective (score "
                     f"{self.frame_score:.4f}, threshold {self.old_threshold:.4f}); the bank is unchanged")
-        return (f"{self.product}: frame {self.frame_sha256[:12]} (score {self.frame_score:.4f}) joined the bank as "
+        return (f"{self.product}: {frame} (score {self.frame_score:.4f}) joined the bank as "
                 f"{self.version_dir}: threshold {self.old_threshold:.4f} -> {self.new_threshold:.4f}, "
                 f"memory {self.memory_rows} rows")
 
@@ -130,7 +132,7 @@ def submit_feedback(banks_dir: Path, product: str, image: np.ndarray, label: Lab
         score = float(Detector(bank).inspect([image])[0].image_score)
         version_dir, new_threshold, rows = None, bank.threshold, len(bank.memory)
     report = FeedbackReport(product, label, image_sha256(image), score, version_dir, bank.threshold,
-                            new_threshold, rows)
+                            new_threshold, rows, frame_id)
     _keep_frame(store.product_dir(product) / FEEDBACK_DIR / label, image, report, frame_id, bank.version)
     return report
 

@@ -24,6 +24,7 @@ from inspectd.detector.pose import PoseAlignment, aligned_augmentations, fit_pos
 from inspectd.detector.presence import presence_calibration
 from inspectd.detector.registration import STRIDE, grid_centre
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
+from inspectd.progress import Progress, no_progress
 
 # featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
 Featurize = Callable[[int, AugmentationSet], np.ndarray]
@@ -102,13 +103,19 @@ def replace_mirrored_fill(copies: np.ndarray, filled: np.ndarray) -> None:
 
 
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
-               shape: tuple[int, int] | None = None) -> MemoryFit:
+               shape: tuple[int, int] | None = None, progress: Progress = no_progress) -> MemoryFit:
     """Bank memory and threshold, from features only (``eval`` passes cached features here).
 
     ``shape``: the input shape the features were extracted at (default input_size x input_size).
+    ``progress``: told of the stages, featurize (per golden), coreset (per hold-out group) and calibration.
     """
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
-    copies = np.concatenate([featurize(i, settings.augmentations) for i in range(n_goldens)])  # a new array
+    golden_copies = []
+    progress("featurize", 0, n_goldens)
+    for index in range(n_goldens):
+        golden_copies.append(featurize(index, settings.augmentations))
+        progress("featurize", index + 1, n_goldens)
+    copies = np.concatenate(golden_copies)  # a new array
     filled = mirrored_cells(settings, shape, copies.shape[1:3])
     for golden_copies in np.split(copies, n_goldens):
         replace_mirrored_fill(golden_copies, filled)
@@ -119,10 +126,13 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     if isinstance(settings.coreset, int):
         per_group_target = max(1, settings.coreset // len(group_ids))
     memory_parts = []
+    progress("coreset", 0, len(group_ids))
     for group in group_ids:
         rows = patches[groups == group].reshape(-1, patches.shape[-1])
         memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
+        progress("coreset", len(memory_parts), len(group_ids))
     memory = np.concatenate(memory_parts)
+    progress("calibration", 0, 1)
     if len(group_ids) == 1:  # one golden, one pose: copies shifted by half a stride against all rows
         row_groups = np.full(len(memory), -1, np.int32)
         holdout_features = featurize(0, HALF_STRIDE_COPIES)[1:]
@@ -141,14 +151,15 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     }
     threshold = threshold_from_scores(holdout_scores, settings.target_false_reject)
     holdout_features = np.ascontiguousarray(holdout_features, dtype=np.float32)
+    presence = presence_calibration(memory, row_groups, holdout_features)
+    progress("calibration", 1, 1)
     layout_features = None
     if n_goldens > 1:  # gain copies come last among each golden's copies (holdout_groups)
         per_golden, gains = len(copies) // n_goldens, len(settings.augmentations.gains)
         own = np.r_[0, np.arange(per_golden - gains, per_golden)]
         layout_features = copies.reshape(n_goldens, per_golden, *copies.shape[1:])[:, own].astype(np.float16)
-    return MemoryFit(memory, row_groups, holdout_features, threshold, calibration,
-                     presence_calibration(memory, row_groups, holdout_features), layout_features, len(copies),
-                     len(patches) * patches.shape[1], shape)
+    return MemoryFit(memory, row_groups, holdout_features, threshold, calibration, presence, layout_features,
+                     len(copies), len(patches) * patches.shape[1], shape)
 
 
 def golden_outline(golden_frames: list[np.ndarray], settings: DetectorSettings) -> PartOutline | None:
@@ -179,8 +190,9 @@ def scoring_bank(fitted: MemoryFit, settings: DetectorSettings, golden_count: in
 
 
 def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None = None,
-             backbone: FeatureBackbone | None = None) -> Bank:
-    """Fit a bank from golden images (HxWx3 uint8 RGB, any size); ``backbone``: the settings' by default."""
+             backbone: FeatureBackbone | None = None, progress: Progress = no_progress) -> Bank:
+    """Fit a bank from golden images (HxWx3 uint8 RGB, any size); ``backbone``: the settings' by default;
+    ``progress``: see ``fit_memory``."""
     settings = settings or DetectorSettings()
     if not golden_images:
         raise ValueError("fit_bank needs at least one golden image")
@@ -188,7 +200,8 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
     backbone = backbone or get_backbone(settings.backbone, settings.weights_path)
     fit = fit_inputs(golden_images, settings)
     shape = fit.inputs[0].shape[:2]
-    fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape)
+    fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape,
+                        progress)
     fitted, structure = with_structure(fitted, fit.settings, fit.outline, fit.pose)
     outline = outline_entry(fit.outline, fit.settings)
     manifest = build_manifest(fit.settings, backbone, fitted, golden_images, time.perf_counter() - started, outline,

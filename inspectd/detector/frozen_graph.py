@@ -10,22 +10,22 @@ Autocast does not reach into it; the bfloat16 path keeps running the eager modul
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import torch
+from torch import nn
 
 from inspectd.detector.batchnorm_folding import Traced
-
-if TYPE_CHECKING:
-    from inspectd.detector.backbone import FeatureBackbone
 
 EXAMPLE_SIZE = 64
 
 
-def frozen_graph(backbone: FeatureBackbone) -> torch.jit.ScriptModule:
+def frozen_graph(net: nn.Module, extract: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+                 ) -> torch.jit.ScriptModule:
+    """The graph of ``extract`` (a backbone's stride-8 and stride-16 features) over ``net``'s weights."""
     example = torch.zeros(1, 3, EXAMPLE_SIZE, EXAMPLE_SIZE).contiguous(memory_format=torch.channels_last)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", FutureWarning)  # optimize_for_inference: "use torch.compile"
-        traced = torch.jit.trace(Traced(backbone.net, backbone.extract).eval(), example)
+        traced = torch.jit.trace(Traced(net, extract).eval(), example)
         return torch.jit.optimize_for_inference(torch.jit.freeze(traced))

@@ -10,6 +10,7 @@ from inspectd.detector.bank import BankError, BankStore, validate_product
 from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
 from inspectd.images import image_files, read_rgb
+from inspectd.progress import Progress, no_progress
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ def product_settings(product: str, config_path: Path | None) -> tuple[Path, Dete
 
 
 def refit_product(product: str, golden_dir: Path, banks_dir: Path,
-                  settings: DetectorSettings | None = None) -> RefitReport:
+                  settings: DetectorSettings | None = None, progress: Progress = no_progress) -> RefitReport:
+    """Fit ``product``'s bank from the images in ``golden_dir`` and write it as the next version in ``banks_dir``;
+    ``progress`` is told of the fit's stages (fit.fit_memory)."""
     validate_product(product)
     started = time.perf_counter()
     paths = image_files(Path(golden_dir)) if Path(golden_dir).is_dir() else []
     if not paths:
         raise BankError(f"no golden images found in {golden_dir}")
-    bank = fit_bank([read_rgb(path) for path in paths], settings or DetectorSettings())
+    bank = fit_bank([read_rgb(path) for path in paths], settings or DetectorSettings(), progress=progress)
     version_dir = BankStore(banks_dir).write(product, bank)
     counts = bank.manifest["counts"]
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],

@@ -78,7 +78,7 @@ class DetectorSettings:
     # region of interest (left, top, right, bottom) in shares of the frame's width and height: only what lies
     # inside is scored and shown (the map is 0 outside). For a product whose frame edges show fixture or
     # background that varies between good parts. Not narrowed by default: defects that reach the frame's edge
-    # are common (commutator's cracks: a 1/16 margin cost its pixel AUROC 0.13; docs/results.md, "A margin left out
+    # are common (commutator's cracks: a 1/16 margin cost its pixel AUROC 0.13; docs/experiments.md, "A margin left out
     # of the score")
     roi: tuple[float, float, float, float] = WHOLE_FRAME
     # "auto": where the goldens show a part on a background of its own colour, the map is 0 outside the part's

@@ -20,6 +20,17 @@ class Category:
     test_masks: list[np.ndarray] | None  # uint8 0/1 per test image (zeros for goods); None without masks
 
 
+def check_category(root: Path) -> None:
+    """ValueError saying what is missing when ``root`` is not a category folder in MVTec AD layout."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such folder")
+    missing = [name for name in ("train/good", "test") if not (root / name).is_dir()]
+    if missing:
+        raise ValueError(f"{root}: not a category in MVTec AD layout (no {' or '.join(missing)} folder; "
+                         "expected train/good/*.png, test/<defect>/*.png and optionally ground_truth/)")
+
+
 def load_category(root: Path) -> Category:
     root = Path(root)
     train_files = image_files(root / "train" / "good")

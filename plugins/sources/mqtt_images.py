@@ -35,7 +35,8 @@ class MqttImageSource:
         try:
             if len(payload) > self._settings.max_payload_bytes:
                 raise PayloadError("payload_too_large", f"{len(payload)} bytes, cap is {self._settings.max_payload_bytes}")
-            message = parse_json_message(payload) if self._settings.payload == "json" else ImageMessage(payload)
+            message = (parse_json_message(payload, f"mqtt input {self._settings.name!r}")
+                       if self._settings.payload == "json" else ImageMessage(payload))
             info = dataclasses.replace(info, part_id=message.part_id, product=message.product or info.product,
                                        captured_at=message.timestamp)
             decoded, decode_ms = timed_decode(message.image_bytes, self._settings.max_image_pixels,
