@@ -69,7 +69,7 @@ def eval_command(
     data: list[Path] = typer.Option(..., "--data", help="category folder in MVTec AD layout (repeatable)"),
     shots: str = typer.Option("1,2,4,8", "--shots"),
     seeds: str = typer.Option("0,1,2", "--seeds"),
-    method: list[str] = typer.Option(["graphcore"], "--method", help="graphcore | patchcore | padim (repeatable)"),
+    method: list[str] = typer.Option(["graphcore"], "--method", help="graphcore | patchcore | padim | simplenet (repeatable)"),
     json_path: Path | None = typer.Option(None, "--json", help="write per-run results as JSON"),
     settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
     feedback: bool = typer.Option(False, "--feedback", help="also rates after 1, 2, 4 simulated operator corrections"),

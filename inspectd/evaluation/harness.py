@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -22,10 +22,22 @@ from inspectd.evaluation.dataset import Category, draw_shots, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
 from inspectd.evaluation.padim import Padim
+from inspectd.evaluation.simplenet import SimpleNet
 from inspectd.images import read_rgb
 
-METHODS = ("graphcore", "patchcore", "padim")
+METHODS = ("graphcore", "patchcore", "padim", "simplenet")
 ALIGNED_BATCH = 16  # test frames per Detector.inspect call in a pose-aligned run
+
+
+class PatchModel(Protocol):
+    def patch_scores(self, features: np.ndarray) -> np.ndarray: ...
+
+
+# baselines scored by ``_score_patch_model``: golden patch features [N, h, w, D] and the seed -> a fitted model
+PATCH_MODELS: dict[str, Callable[[np.ndarray, int], PatchModel]] = {
+    "padim": lambda features, seed: Padim(features),
+    "simplenet": SimpleNet,
+}
 
 
 @dataclass
@@ -59,8 +71,8 @@ class _Scored:
 
 
 def method_settings(method: str, base: DetectorSettings) -> DetectorSettings:
-    """graphcore: the given settings; patchcore and padim: raw patch vectors, no augmentation, no graph embedder,
-    no part outline, no pose alignment."""
+    """graphcore: the given settings; the baselines (patchcore, padim, simplenet): raw patch vectors, no augmentation,
+    no graph embedder, no part outline, no pose alignment."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     if method == "graphcore":
@@ -90,8 +102,8 @@ def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: 
 def _run_one(category: Category, cache: FeatureCache, goldens: list[Path], method: str,
              settings: DetectorSettings, shot_count: int, seed: int) -> EvalResult:
     presence_check = method == "graphcore"  # the baselines' verdict is their score alone, the default's the daemon's
-    if method == "padim":
-        scored = _score_padim(cache, goldens, settings, *cache.test(category.test_images))
+    if method in PATCH_MODELS:
+        scored = _score_patch_model(PATCH_MODELS[method], cache, goldens, settings, *cache.test(category.test_images))
     else:
         frames = [cache.golden_frame(path) for path in goldens]
         outline = golden_outline(frames, settings)  # fitted once: it decides the path and cuts the maps
@@ -157,23 +169,25 @@ def _score_aligned(goldens: list[Path], settings: DetectorSettings, test_images:
                    bank.threshold, fit_seconds, ms_per_image, missing)
 
 
-def _score_padim(cache: FeatureCache, goldens: list[Path], settings: DetectorSettings,
-                 test_raw: np.ndarray, extract_ms: float) -> _Scored:
+def _score_patch_model(make_model: Callable[[np.ndarray, int], PatchModel], cache: FeatureCache, goldens: list[Path],
+                       settings: DetectorSettings, test_raw: np.ndarray, extract_ms: float) -> _Scored:
+    """A baseline fitted on the goldens' raw patch features; its threshold from hold-out scores: each golden scored
+    by the model fitted on the others, or with one golden its half-stride-shifted copy."""
     started = time.perf_counter()
     golden_raw = [cache.golden(path, settings.augmentations) for path in goldens]
     features = np.concatenate([raw for raw, _ in golden_raw])
 
-    def image_level(model: Padim, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def image_level(model: PatchModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return scores_and_maps(model.patch_scores(batch), cache.shape, settings.map_sigma(), grid_centre(settings),
                                settings.score_top_k, settings.roi)
 
+    model = make_model(features, settings.seed)
     if len(features) > 1:
-        holdout = np.concatenate([image_level(Padim(np.delete(features, i, axis=0)), features[i:i + 1])[0]
-                                  for i in range(len(features))])
+        holdout = np.concatenate([image_level(make_model(np.delete(features, i, axis=0), settings.seed),
+                                              features[i:i + 1])[0] for i in range(len(features))])
     else:
         shifted, _ = cache.golden(goldens[0], HALF_STRIDE_COPIES)
-        holdout = image_level(Padim(features), shifted[1:])[0]
-    model = Padim(features)
+        holdout = image_level(model, shifted[1:])[0]
     fit_seconds = time.perf_counter() - started + sum(seconds for _, seconds in golden_raw)
     started = time.perf_counter()
     scores, maps = image_level(model, test_raw)
