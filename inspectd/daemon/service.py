@@ -109,6 +109,11 @@ class Daemon:
             self.metrics_server.shutdown()
         self.log.info("stopped")
 
+    @property
+    def sources_lingering(self) -> bool:
+        """A source thread is still inside a device call (an open or read bounded by its own timeout)."""
+        return any(getattr(source, "lingering", False) for source in self.sources)
+
     def run_forever(self) -> None:
         """Start, serve until SIGTERM/SIGINT, stop. SIGHUP forces a bank re-check."""
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())

@@ -32,6 +32,11 @@ class ThreadedSource:
         if self._thread.is_alive():
             self._context.log.warning("source_stop_timeout", waited_s=STOP_WAIT_S)
 
+    @property
+    def lingering(self) -> bool:
+        """Still inside a device call after ``stop`` gave up waiting."""
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         raise NotImplementedError
 
