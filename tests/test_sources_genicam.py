@@ -112,7 +112,24 @@ def test_camera_vanishes_and_comes_back(fake_camera, mqtt_broker, banks_dir, sta
         time.sleep(0.1)
     plc.wait_for(lambda: _states(plc)[-1:] == [True], "state up: true")
     assert daemon.terminate() == 0
-    print(f"up {up_after:.1f}s and frames again {time.monotonic() - back:.1f}s after the camera came back")
+    print(f"up again {up_after:.1f}s after the camera came back")
+
+
+def test_hardware_trigger_waits_quietly_and_notices_the_camera_going(fake_camera, mqtt_broker, banks_dir,
+                                                                    start_daemon) -> None:
+    """Triggered on a line (the simulator's Line0, never pulsed): no frames, yet up past the read timeout,
+    since a control read still answers; down once the camera goes."""
+    daemon = start_daemon(line_config(mqtt_broker, banks_dir, cameras=[_camera(hardware_trigger="Line0")]))
+    connected = daemon.wait_for("camera_connected", timeout_s=20)[0]
+    assert connected["trigger"] == "Line0"
+    _wait_metric(daemon, "inspectd_source_up", 1, 10, source=CAMERA)
+    time.sleep(2.0 + 1.5)  # past read_timeout_s (2 s)
+    assert daemon.metric("inspectd_source_up", source=CAMERA) == 1 and not daemon.logged("source_lost")
+    assert daemon.metric("inspectd_frames_received_total", source=CAMERA) == 0
+    fake_camera.stop()
+    _wait_metric(daemon, "inspectd_source_up", 0, 10, source=CAMERA)
+    daemon.wait_for("source_lost", timeout_s=10)
+    assert daemon.terminate() == 0
 
 
 def test_a_feature_the_camera_lacks_is_named_at_start(fake_camera, mqtt_broker, banks_dir, start_daemon) -> None:

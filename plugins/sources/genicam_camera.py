@@ -100,7 +100,11 @@ class GenicamSource(ThreadedSource):
                 lost = error.message
             finally:
                 self._set_connected(False)
-                self._release(camera)
+            if not lost:
+                self._stop_acquisition(camera)
+            # Dropped now, not at the next connection: a lingering device object keeps sending heartbeats
+            # and would take control of the camera again the moment it comes back.
+            del camera, stream
             if lost:
                 self._context.log.warning("source_lost", target=target, error=lost, retry_s=backoff.delay_s)
                 self._stopping.wait(backoff.failed())
@@ -116,11 +120,11 @@ class GenicamSource(ThreadedSource):
         camera.start_acquisition()
         return camera, stream, applied
 
-    def _release(self, camera: Any) -> None:
+    def _stop_acquisition(self, camera: Any) -> None:
         try:
             camera.stop_acquisition()
-        except self._glib_error:
-            pass  # the camera is gone: nothing to stop
+        except self._glib_error as error:
+            self._context.log.warning("camera_stop_failed", error=error.message)
 
     def _set_connected(self, connected: bool) -> None:
         self._connected = connected
@@ -134,20 +138,24 @@ class GenicamSource(ThreadedSource):
         """Deliver frames until stopped (None) or the camera is lost (the reason)."""
         if self._software_trigger:
             return self._answer_triggers(camera, stream)
+        free_running = self._settings.hardware_trigger is None
         read_timeout_s = self._camera.source.read_timeout_s
-        last_frame = time.monotonic()
+        last_contact = time.monotonic()
         while not self._stopping.is_set():
             buffer = stream.timeout_pop_buffer(POLL_US)
             if buffer is None:
-                if time.monotonic() - last_frame > read_timeout_s:
-                    return f"no frame for {read_timeout_s} s"
+                if time.monotonic() - last_contact > read_timeout_s:
+                    if free_running:
+                        return f"no frame for {read_timeout_s} s"
+                    camera.get_payload()  # hardware-triggered: quiet between parts; a control read: still there?
+                    last_contact = time.monotonic()
                 continue
             try:
                 frame = self._frame(buffer, FrameInfo(source=self._camera.name))
             finally:
                 stream.push_buffer(buffer)
             if frame is not None:
-                last_frame = time.monotonic()
+                last_contact = time.monotonic()
                 self._context.emit(frame)
         return None
 
