@@ -147,3 +147,17 @@ def test_without_aravis_the_plugin_says_what_is_missing() -> None:
               "try:\n    load_aravis()\nexcept AravisMissing as error:\n    print(error)\n")
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60).stdout
     assert "PyGObject" in output and "inspectd[genicam]" in output and "gir1.2-aravis-0.8" in output, output
+
+
+def test_genicam_settings_are_checked_with_the_config() -> None:
+    """Wrong values are named by key when the config is read, before any camera is touched."""
+    from inspectd.config import ConfigError, parse_config
+
+    genicam = {"exposure_us": -1, "pixel_format": "YUV422", "region": {"width": 0}, "gian": 2}
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"products": {PRODUCT: {"banks_dir": "/banks"}},
+                      "cameras": [{"name": CAMERA, "product": PRODUCT,
+                                   "source": {"type": "genicam", "uri": ADDRESS, "genicam": genicam}}]})
+    problems = "\n".join(raised.value.problems)
+    for key in ("exposure_us", "pixel_format", "region.width", "region.height", "gian"):
+        assert f"cameras[0].source.genicam.{key}:" in problems, problems

@@ -102,6 +102,33 @@ def test_stream_survives_server_restart_and_stall(rtsp_server, mqtt_broker, bank
           f"stall declared down in {stall_s:.1f}s, frames {resume_s:.1f}s after resume")
 
 
+def test_triggered_stream_answers_with_the_newest_frame(rtsp_server, mqtt_broker, banks_dir, start_daemon,
+                                                       line_client) -> None:
+    """Each trigger takes the frame read last (no fps cap on a triggered stream): read before the trigger
+    and at most a few frame intervals earlier; its age lands in inspectd_trigger_frame_age_seconds."""
+    triggers = 20
+    plc = line_client(mqtt_broker, "plc", subscriptions=(f"inspectd/{CAMERA}/result",))
+    camera = _camera(rtsp_server.url, trigger={"mode": "topic"})
+    daemon = start_daemon(line_config(mqtt_broker, banks_dir, cameras=[camera]))
+    deadline = time.monotonic() + 15
+    while daemon.metric("inspectd_source_up", source=CAMERA) != 1:
+        assert time.monotonic() < deadline, "stream not up"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    for i in range(triggers):
+        plc.publish(f"inspectd/{CAMERA}/trigger", f"part-{i}")
+        time.sleep(0.1)
+    results = plc.wait_results(triggers, timeout_s=60)
+    assert sorted(r["part_id"] for r in results) == sorted(f"part-{i}" for i in range(triggers))
+    ages = [r["timestamps"]["received"] - r["timestamps"]["captured"] for r in results]
+    # read at the stream's 25 fps, not the 5 fps cap: half an interval (20 ms) old at the median; with the
+    # cap applied it would be 100 ms
+    assert all(0 <= age < 0.5 for age in ages) and sorted(ages)[len(ages) // 2] < 0.08, ages
+    assert daemon.metric("inspectd_trigger_frame_age_seconds_count", source=CAMERA) == triggers
+    assert daemon.terminate() == 0
+    print(f"rtsp trigger: frame read {1000 * sorted(ages)[len(ages) // 2]:.0f} ms (median) before the trigger")
+
+
 class _SilentServer:
     """Accepts TCP connections and never says a word: an RTSP camera hung at connection."""
 

@@ -7,9 +7,12 @@ lacks a feature or refuses a value is reported at start with the feature's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from inspectd.config.schema import setting
+
+PixelFormat = Literal["Mono8", "Mono16", "RGB8", "BGR8", "BayerRG8", "BayerGR8", "BayerGB8", "BayerBG8"]
+"""The pixel formats the genicam source turns into RGB frames."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class RegionConfig:
 class GenicamConfig:
     exposure_us: float | None = setting(None, minimum=0.0, doc="exposure time in microseconds (ExposureTime)")
     gain: float | None = setting(None, minimum=0.0, doc="analog gain (Gain, or GainRaw on older cameras)")
-    pixel_format: str | None = setting(None, doc="Mono8, Mono16, RGB8, BGR8 or BayerRG8/GR8/GB8/BG8")
+    pixel_format: PixelFormat | None = setting(None, doc="null: the camera's current one (checked at start)")
     region: RegionConfig | None = setting(None, doc="sensor region of interest; null: the camera's current one")
     frame_rate: float | None = setting(None, minimum=0.01, doc="acquisition frame rate when free-running")
     hardware_trigger: str | None = setting(None, doc="a trigger line (Line0, Line1, ...): the camera exposes on "

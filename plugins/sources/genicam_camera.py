@@ -25,10 +25,10 @@ from __future__ import annotations
 import dataclasses
 import queue
 import time
-from typing import Any
+from typing import Any, get_args
 
 from inspectd.config.cameras import CameraConfig
-from inspectd.config.genicam import GenicamConfig
+from inspectd.config.genicam import GenicamConfig, PixelFormat
 from inspectd.daemon.frame import Frame, FrameInfo
 from inspectd.daemon.interfaces import SourceContext
 from inspectd.daemon.trigger import parse_trigger
@@ -112,6 +112,9 @@ class GenicamSource(ThreadedSource):
     def _connect(self) -> tuple[Any, Any, dict[str, Any]]:
         camera = self._aravis.Camera.new(self._camera.source.uri)
         applied = apply_settings(camera, self._aravis, self._glib_error, self._settings, self._software_trigger)
+        if not self._pixels.supports(camera.get_pixel_format()):
+            raise CameraSettingError("PixelFormat", applied["pixel_format"],
+                                     f"inspectd converts only {', '.join(get_args(PixelFormat))}: set source.genicam.pixel_format")
         stream = camera.create_stream(None, None)
         payload = camera.get_payload()
         for _ in range(self._settings.buffers):
@@ -209,11 +212,6 @@ class GenicamSource(ThreadedSource):
         """The buffer as a frame, or None (counted as missed) if it is incomplete or unreadable."""
         self._count_gap(buffer.get_frame_id())
         if buffer.get_status() != self._aravis.BufferStatus.SUCCESS:
-            self._count_missed(1)
-            return None
-        pixel_format = buffer.get_image_pixel_format()
-        if not self._pixels.supports(pixel_format):
-            self._context.log.error("camera_pixel_format_unsupported", pixel_format=hex(pixel_format))
             self._count_missed(1)
             return None
         image = self._pixels.to_rgb(buffer)

@@ -12,11 +12,10 @@ import numpy as np
 # shifted by one row and column, so GenICam RG is OpenCV's BG and so on.
 _BAYER_TO_RGB = {"BAYER_RG_8": cv2.COLOR_BayerBG2RGB, "BAYER_GR_8": cv2.COLOR_BayerGB2RGB,
                  "BAYER_GB_8": cv2.COLOR_BayerGR2RGB, "BAYER_BG_8": cv2.COLOR_BayerRG2RGB}
-SUPPORTED_PIXEL_FORMATS = ("Mono8", "Mono16", "RGB8", "BGR8", "BayerRG8", "BayerGR8", "BayerGB8", "BayerBG8")
 
 
 class PixelConverter:
-    """Turns buffers of one of :data:`SUPPORTED_PIXEL_FORMATS` into RGB images."""
+    """Turns buffers of the pixel formats ``source.genicam.pixel_format`` accepts into RGB images."""
 
     def __init__(self, aravis: ModuleType) -> None:
         self._convert = {

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from inspectd.config.genicam import GenicamConfig
-from inspectd_plugins.sources.genicam_pixels import SUPPORTED_PIXEL_FORMATS
 
 
 class CameraSettingError(RuntimeError):
@@ -21,9 +20,6 @@ def apply_settings(camera: Any, aravis: Any, glib_error: type[Exception], settin
                    software_trigger: bool) -> dict[str, Any]:
     """Set pixel format, region, exposure, gain, frame rate, extra features and the trigger, in that
     order; returns what the camera reports back (it may round). Raises :class:`CameraSettingError`."""
-    if settings.pixel_format is not None and settings.pixel_format not in SUPPORTED_PIXEL_FORMATS:
-        raise CameraSettingError("PixelFormat", settings.pixel_format,
-                                 f"inspectd converts only {', '.join(SUPPORTED_PIXEL_FORMATS)}")
     steps: list[tuple[str, Any, Callable[[], Any]]] = []
     if settings.pixel_format is not None:
         steps.append(("PixelFormat", settings.pixel_format,
