@@ -209,11 +209,11 @@ class GenicamSource(ThreadedSource):
         return arrived_ns >= fired_ns and (not host_clock or camera_ns >= fired_ns)
 
     def _frame(self, buffer: Any, info: FrameInfo) -> Frame | None:
-        """The buffer as a frame, or None (counted as missed) if it is incomplete or unreadable."""
-        self._count_gap(buffer.get_frame_id())
+        """The buffer as a frame, or None if it is incomplete. Missed frames are counted from the gaps
+        between whole frames' ids: an incomplete buffer's id may be wrong (its leader packet lost)."""
         if buffer.get_status() != self._aravis.BufferStatus.SUCCESS:
-            self._count_missed(1)
             return None
+        self._count_gap(buffer.get_frame_id())
         image = self._pixels.to_rgb(buffer)
         arrived_ns, camera_ns = buffer.get_system_timestamp(), buffer.get_timestamp()
         captured_ns = camera_ns if abs(camera_ns - arrived_ns) < HOST_CLOCK_TOLERANCE_NS else arrived_ns

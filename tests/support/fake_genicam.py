@@ -31,12 +31,15 @@ def require_aravis() -> None:
 class FakeCamera:
     """The simulator as a child process; ``stop`` and ``start`` make it vanish and come back."""
 
-    def __init__(self, serial: str = "INSPECTD") -> None:
+    def __init__(self, serial: str = "INSPECTD", lost_per_thousand: int = 0) -> None:
+        """``lost_per_thousand``: stream packets the simulator drops, as on a congested link."""
         self.serial = serial
+        self.lost_per_thousand = lost_per_thousand
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 10.0) -> FakeCamera:
-        self.process = subprocess.Popen([FAKE_CAMERA, "-i", ADDRESS, "-s", self.serial],
+        self.process = subprocess.Popen([FAKE_CAMERA, "-i", ADDRESS, "-s", self.serial,
+                                         "-r", str(self.lost_per_thousand)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while subprocess.run(["arv-tool-0.8", "-a", ADDRESS, "control", "Width"], capture_output=True,
