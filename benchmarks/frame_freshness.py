@@ -37,6 +37,7 @@ from support.frame_stamps import read_stamp  # noqa: E402
 
 FPS = 25.0
 TARGET_MARGIN_S = 0.05
+FPS_SETTLE_FRAMES = 25  # the first second: frames queued while the stream opened
 
 
 def _camera(source: dict, trigger: str = "topic"):
@@ -59,13 +60,14 @@ def _fire(triggers: int, rate: float, trigger: Callable[[], None]) -> None:
         trigger()
 
 
-def rtsp_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
-    """(true ages from the drawn capture time, ages from the read time the daemon knows), seconds."""
+def rtsp_ages(triggers: int, rate: float) -> tuple[list[float], list[float], list[float]]:
+    """(true ages from the drawn capture time, ages from the read time the daemon knows, every frame's
+    drawn-to-read delay: the server's encode, RTP and the decode), seconds."""
     from inspectd_plugins.sources.opencv_capture import VideoCaptureSource
     from support.rtsp_server import RtspServer
 
     server = RtspServer(free_port(), fps=FPS).start()
-    true_ages, read_ages = [], []
+    true_ages, read_ages, read_delays = [], [], []
 
     def answered(frame: Frame) -> None:
         now = time.time()
@@ -73,8 +75,13 @@ def rtsp_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
         read_ages.append(now - frame.info.captured_at)
 
     latch = TriggerLatch("cam", answered, lambda *_: None)
+
+    def hold(frame: Frame) -> None:
+        latch.hold(frame)
+        read_delays.append(frame.info.captured_at - read_stamp(frame.image) / 1000.0)
+
     up = threading.Event()
-    source = VideoCaptureSource(_camera({"type": "opencv", "uri": server.url}), _context(latch.hold, up))
+    source = VideoCaptureSource(_camera({"type": "opencv", "uri": server.url}), _context(hold, up))
     try:
         source.start()
         if not up.wait(15):
@@ -83,7 +90,7 @@ def rtsp_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
     finally:
         source.stop()
         server.stop()
-    return true_ages, read_ages
+    return true_ages, read_ages, read_delays[FPS_SETTLE_FRAMES:]
 
 
 def genicam_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
@@ -122,7 +129,7 @@ def genicam_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
 
 def _line(name: str, values: list[float], target_s: float | None = None) -> str:
     ms = np.asarray(values) * 1000
-    text = (f"{name:<44} n={len(ms):<4} p50 {np.percentile(ms, 50):6.1f} ms  p99 {np.percentile(ms, 99):6.1f} ms"
+    text = (f"{name:<46} n={len(ms):<4} p50 {np.percentile(ms, 50):6.1f} ms  p99 {np.percentile(ms, 99):6.1f} ms"
             f"  max {ms.max():6.1f} ms")
     if target_s is not None:
         text += f"  p99/target {np.percentile(ms, 99) / (target_s * 1000):.2f}"
@@ -137,9 +144,10 @@ def main() -> None:
     target_s = 1.0 / FPS + TARGET_MARGIN_S
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; camera {FPS:g} fps, "
           f"target p99 < {target_s * 1000:.0f} ms (one frame interval + 50 ms)")
-    true_ages, read_ages = rtsp_ages(arguments.triggers, arguments.rate)
+    true_ages, read_ages, read_delays = rtsp_ages(arguments.triggers, arguments.rate)
     print(_line("rtsp: trigger - drawn capture time", true_ages, target_s))
     print(_line("rtsp: trigger - read time (the daemon metric)", read_ages))
+    print(_line("rtsp: every frame, read time - drawn time", read_delays))
     ages, delays = genicam_ages(arguments.triggers, arguments.rate)
     print(_line("genicam: hand-on - exposure time", ages, target_s))
     print(_line("genicam: trigger -> exposure", delays))
