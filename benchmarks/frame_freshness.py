@@ -24,32 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from inspectd.config import parse_config  # noqa: E402
 from inspectd.daemon.frame import Frame  # noqa: E402
-from inspectd.daemon.interfaces import SourceContext  # noqa: E402
 from inspectd.daemon.trigger import TriggerLatch  # noqa: E402
 from support.broker import free_port  # noqa: E402
 from support.frame_stamps import read_stamp  # noqa: E402
+from support.source_harness import camera_config, source_context  # noqa: E402
 
 FPS = 25.0
 TARGET_MARGIN_S = 0.05
 FPS_SETTLE_FRAMES = 25  # the first second: frames queued while the stream opened
-
-
-def _camera(source: dict, trigger: str = "topic"):
-    config = parse_config({"products": {"p": {"banks_dir": "/nonexistent"}}, "broker": {"host": "127.0.0.1"},
-                           "cameras": [{"name": "cam", "product": "p", "source": source, "trigger": {"mode": trigger}}]})
-    return config.cameras[0]
-
-
-def _context(emit: Callable[[Frame], None], up: threading.Event) -> SourceContext:
-    return SourceContext(name="cam", emit=emit, reject=lambda info, reason, message: print("rejected", reason, message),
-                         set_up=lambda is_up: up.set() if is_up else up.clear(), mqtt=None,
-                         log=structlog.get_logger("bench"), decode_min_side=lambda: None)
 
 
 def _fire(triggers: int, rate: float, trigger: Callable[[], None]) -> None:
@@ -81,7 +67,7 @@ def rtsp_ages(triggers: int, rate: float) -> tuple[list[float], list[float], lis
         read_delays.append(frame.info.captured_at - read_stamp(frame.image) / 1000.0)
 
     up = threading.Event()
-    source = VideoCaptureSource(_camera({"type": "opencv", "uri": server.url}), _context(hold, up))
+    source = VideoCaptureSource(camera_config({"type": "opencv", "uri": server.url}, "topic"), source_context(hold, up))
     try:
         source.start()
         if not up.wait(15):
@@ -106,8 +92,8 @@ def genicam_ages(triggers: int, rate: float) -> tuple[list[float], list[float]]:
         delays.append(frame.info.captured_at - fired[len(delays)])
 
     up = threading.Event()
-    source = GenicamSource(_camera({"type": "genicam", "uri": ADDRESS,
-                                    "genicam": {"pixel_format": "Mono8", "frame_rate": FPS}}), _context(answered, up))
+    settings = {"type": "genicam", "uri": ADDRESS, "genicam": {"pixel_format": "Mono8", "frame_rate": FPS}}
+    source = GenicamSource(camera_config(settings, "topic"), source_context(answered, up))
 
     def trigger() -> None:
         fired.append(time.time())

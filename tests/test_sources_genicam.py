@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
+import numpy as np
 import pytest
 
 from support.fake_genicam import ADDRESS, FakeCamera, require_aravis
@@ -180,3 +182,28 @@ def test_genicam_settings_are_checked_with_the_config() -> None:
     problems = "\n".join(raised.value.problems)
     for key in ("exposure_us", "pixel_format", "region.width", "region.height", "gian"):
         assert f"cameras[0].source.genicam.{key}:" in problems, problems
+
+
+@pytest.mark.parametrize("pixel_format", ["Mono8", "Mono16", "RGB8", "BayerRG8"])
+def test_each_pixel_format_the_simulator_sends_becomes_rgb(pixel_format, fake_camera) -> None:
+    """The source alone (no daemon): the simulator's frames in this format arrive as HxWx3 uint8 RGB of
+    the configured region, with the pattern it draws (not a blank)."""
+    from inspectd_plugins.sources.genicam_camera import GenicamSource
+    from support.source_harness import camera_config, source_context
+
+    frames, up = [], threading.Event()
+    settings = {"pixel_format": pixel_format, "region": {"width": 96, "height": 64, "x": 8, "y": 8}}
+    source = GenicamSource(camera_config({"type": "genicam", "uri": ADDRESS, "genicam": settings}),
+                           source_context(frames.append, up))
+    source.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(frames) < 3:
+            assert time.monotonic() < deadline, f"{len(frames)} frames in {pixel_format}"
+            time.sleep(0.05)
+    finally:
+        source.stop()
+    image = frames[-1].image
+    assert image.shape == (64, 96, 3) and image.dtype == np.uint8 and image.flags.c_contiguous
+    assert image.std() > 5, f"{pixel_format}: a flat image"
+    assert frames[-1].info.frame_size == (96, 64)

@@ -17,8 +17,11 @@ class SourceConfig:
     index: int | None = setting(None, minimum=0, doc="USB camera index (opencv)")
     loop: bool = setting(False, doc="start again at the end of a file or folder (demo)")
     options: dict[str, Any] = setting(default_factory=dict, doc="extra settings passed to a site plugin")
-    open_timeout_s: float = setting(5.0, minimum=0.1, doc="a stream or camera that does not answer within this is down (opencv URL, genicam)")
-    read_timeout_s: float = setting(2.0, minimum=0.1, doc="no frame for this long: the stream is down and reopened (opencv URL, genicam free-running)")
+    open_timeout_s: float = setting(5.0, minimum=0.1, doc="a stream that does not answer within this is down "
+                                    "(opencv URL; Aravis has its own 2.5 s)")
+    read_timeout_s: float = setting(2.0, minimum=0.1, doc="no frame for this long: the stream is down and reopened "
+                                    "(opencv URL, free-running genicam); a quiet triggered genicam camera gets "
+                                    "a control read this often")
     genicam: GenicamConfig | None = setting(None, doc="camera settings (genicam)")
 
     def __post_init__(self) -> None:

@@ -113,8 +113,9 @@ class GenicamSource(ThreadedSource):
         camera = self._aravis.Camera.new(self._camera.source.uri)
         applied = apply_settings(camera, self._aravis, self._glib_error, self._settings, self._software_trigger)
         if not self._pixels.supports(camera.get_pixel_format()):
+            converted = ", ".join(get_args(PixelFormat))
             raise CameraSettingError("PixelFormat", applied["pixel_format"],
-                                     f"inspectd converts only {', '.join(get_args(PixelFormat))}: set source.genicam.pixel_format")
+                                     f"inspectd converts only {converted}: set source.genicam.pixel_format")
         stream = camera.create_stream(None, None)
         payload = camera.get_payload()
         for _ in range(self._settings.buffers):
@@ -130,11 +131,12 @@ class GenicamSource(ThreadedSource):
             self._context.log.warning("camera_stop_failed", error=error.message)
 
     def _set_connected(self, connected: bool) -> None:
+        """Also answers triggers still queued (one may slip in as the camera is lost): a part is never
+        answered with a frame from a later connection."""
         self._connected = connected
         self._context.set_up(connected)
-        if not connected:
-            while not self._triggers.empty():
-                self._context.reject(self._triggers.get_nowait(), "no_frame", "the camera was lost")
+        while not self._triggers.empty():
+            self._context.reject(self._triggers.get_nowait(), "no_frame", "the camera was lost")
 
     # -- acquisition ----------------------------------------------------------------------------
     def _acquire(self, camera: Any, stream: Any) -> str | None:
@@ -176,7 +178,8 @@ class GenicamSource(ThreadedSource):
             frame = self._fresh_frame(camera, stream, info)
             last_contact = time.monotonic()
             if frame is None:
-                self._context.reject(info, "no_frame", f"no frame within {self._settings.trigger_timeout_s} s of the trigger")
+                self._context.reject(info, "no_frame",
+                                     f"no frame within {self._settings.trigger_timeout_s} s of the trigger")
                 camera.get_payload()
             else:
                 self._context.emit(frame)

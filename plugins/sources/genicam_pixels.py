@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -13,21 +14,22 @@ import numpy as np
 _BAYER_TO_RGB = {"BAYER_RG_8": cv2.COLOR_BayerBG2RGB, "BAYER_GR_8": cv2.COLOR_BayerGB2RGB,
                  "BAYER_GB_8": cv2.COLOR_BayerGR2RGB, "BAYER_BG_8": cv2.COLOR_BayerRG2RGB}
 
+Converter = Callable[[bytes, int, int], np.ndarray]
+
 
 class PixelConverter:
     """Turns buffers of the pixel formats ``source.genicam.pixel_format`` accepts into RGB images."""
 
     def __init__(self, aravis: ModuleType) -> None:
-        self._convert = {
-            aravis.PIXEL_FORMAT_MONO_8: lambda raw, h, w: _gray_to_rgb(np.frombuffer(raw, np.uint8, h * w).reshape(h, w)),
-            aravis.PIXEL_FORMAT_MONO_16: lambda raw, h, w: _gray_to_rgb(
-                (np.frombuffer(raw, "<u2", h * w).reshape(h, w) >> 8).astype(np.uint8)),
-            aravis.PIXEL_FORMAT_RGB_8_PACKED: lambda raw, h, w: np.frombuffer(raw, np.uint8, h * w * 3).reshape(h, w, 3),
-            aravis.PIXEL_FORMAT_BGR_8_PACKED: lambda raw, h, w: np.frombuffer(raw, np.uint8, h * w * 3).reshape(h, w, 3)[..., ::-1],
+        self._convert: dict[int, Converter] = {
+            aravis.PIXEL_FORMAT_MONO_8: lambda raw, h, w: _gray_to_rgb(_plane(raw, h, w, np.uint8)),
+            aravis.PIXEL_FORMAT_MONO_16: lambda raw, h, w: _gray_to_rgb((_plane(raw, h, w, "<u2") >> 8).astype(np.uint8)),
+            aravis.PIXEL_FORMAT_RGB_8_PACKED: lambda raw, h, w: _plane(raw, h, w, np.uint8, 3),
+            aravis.PIXEL_FORMAT_BGR_8_PACKED: lambda raw, h, w: _plane(raw, h, w, np.uint8, 3)[..., ::-1],
         }
         for name, code in _BAYER_TO_RGB.items():
             self._convert[getattr(aravis, f"PIXEL_FORMAT_{name}")] = (
-                lambda raw, h, w, code=code: cv2.cvtColor(np.frombuffer(raw, np.uint8, h * w).reshape(h, w), code))
+                lambda raw, h, w, code=code: cv2.cvtColor(_plane(raw, h, w, np.uint8), code))
 
     def supports(self, pixel_format: int) -> bool:
         return pixel_format in self._convert
@@ -37,6 +39,11 @@ class PixelConverter:
         height, width = buffer.get_image_height(), buffer.get_image_width()
         image = self._convert[buffer.get_image_pixel_format()](buffer.get_image_data(), height, width)
         return np.array(image, order="C")
+
+
+def _plane(raw: bytes, height: int, width: int, dtype: Any, channels: int = 1) -> np.ndarray:
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return np.frombuffer(raw, dtype, height * width * channels).reshape(shape)
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:

@@ -79,8 +79,13 @@ def _serve(port: int, fps: float) -> None:
     factory.set_shared(True)
     factory.set_latency(0)
     sources: list = []
-    factory.connect("media-configure", lambda _f, media: sources.append(
-        media.get_element().get_child_by_name("src")))
+
+    def configured(_factory, media) -> None:
+        source = media.get_element().get_child_by_name("src")
+        sources.append(source)
+        media.connect("unprepared", lambda _media: sources.remove(source))
+
+    factory.connect("media-configure", configured)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(port))
@@ -92,7 +97,8 @@ def _serve(port: int, fps: float) -> None:
 
 
 def _feed(sources: list, fps: float) -> None:
-    """Push a freshly stamped frame to every configured media at ``fps``."""
+    """Push a freshly stamped frame to every prepared media at ``fps`` (a push refused while the media
+    is still starting is not a reason to stop feeding it)."""
     interval = 1.0 / fps
     next_at = time.monotonic()
     while True:
@@ -103,8 +109,7 @@ def _feed(sources: list, fps: float) -> None:
         frame = stamp_frame(WIDTH, HEIGHT, int(time.time() * 1000))
         buffer = Gst.Buffer.new_wrapped(frame.tobytes())
         for source in list(sources):
-            if source.emit("push-buffer", buffer) != Gst.FlowReturn.OK:
-                sources.remove(source)
+            source.emit("push-buffer", buffer)
 
 
 if __name__ == "__main__":
