@@ -134,19 +134,24 @@ class _SilentServer:
 
     def __init__(self) -> None:
         self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)  # accept() wakes up to notice close()
         self.port = self.socket.getsockname()[1]
         self.accepted: list[tuple[float, socket.socket]] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     def _accept(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 connection, _ = self.socket.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             self.accepted.append((time.monotonic(), connection))
 
     def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
         self.socket.close()
         for _, connection in self.accepted:
             connection.close()
