@@ -3,7 +3,7 @@ mid-run and back, then truncated in place and restored: each time the source rep
 ``inspectd_source_up 0``, retained state ``up: false``), retries with a growing backoff, and comes back
 (``up: true``, new results). Frames in = results out + counted drops and failures.
 
-An RTSP server that stops is not covered: no RTSP server (ffmpeg, mediamtx) is installed here."""
+A real RTSP server stopping, stalling or never answering: tests/test_sources_rtsp.py."""
 
 from __future__ import annotations
 

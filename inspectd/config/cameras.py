@@ -1,20 +1,28 @@
-"""``cameras:`` — frame sources read by inspectd itself (USB, RTSP, video files, image folders)."""
+"""``cameras:`` — frame sources read by inspectd itself (USB, RTSP, video files, image folders, GenICam)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from inspectd.config.genicam import GenicamConfig
 from inspectd.config.schema import NAME_PATTERN, setting
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    type: str = setting("opencv", doc="source plugin name: opencv, image_folder, hot_folder or a site plugin")
-    uri: str | None = setting(None, doc="RTSP/HTTP URL or video file path (opencv); folder path (image_folder, hot_folder)")
+    type: str = setting("opencv", doc="source plugin name: opencv, genicam, image_folder, hot_folder or a site plugin")
+    uri: str | None = setting(None, doc="RTSP/HTTP URL or video file path (opencv); folder path (image_folder, "
+                              "hot_folder); camera id or IP address (genicam)")
     index: int | None = setting(None, minimum=0, doc="USB camera index (opencv)")
     loop: bool = setting(False, doc="start again at the end of a file or folder (demo)")
     options: dict[str, Any] = setting(default_factory=dict, doc="extra settings passed to a site plugin")
+    open_timeout_s: float = setting(5.0, minimum=0.1, doc="a stream that does not answer within this is down "
+                                    "(opencv URL; Aravis has its own 2.5 s)")
+    read_timeout_s: float = setting(2.0, minimum=0.1, doc="no frame for this long: the stream is down and reopened "
+                                    "(opencv URL, free-running genicam); a quiet triggered genicam camera gets "
+                                    "a control read this often")
+    genicam: GenicamConfig | None = setting(None, doc="camera settings (genicam)")
 
     def __post_init__(self) -> None:
         if (self.uri is None) == (self.index is None):

@@ -4,7 +4,10 @@ A source plugin is a factory ``(settings, SourceContext) -> FrameSource`` regist
 ``inspectd.sources`` entry-point group; ``settings`` is the camera's (or MQTT input's) config entry.
 A camera plugin whose every frame is a distinct part (a hot folder) sets the class attribute
 ``delivers_parts = True``: its frames are never dropped when the detector falls behind, they wait for
-queue room like triggered parts.
+queue room like triggered parts; ``delivers_parts`` may also be a function of the camera's config.
+A camera plugin that fires its camera's own trigger sets ``fires_trigger = True`` and has an
+``on_trigger(topic, payload)`` method: in trigger mode it is subscribed to the trigger topic, and what it
+emits is sent on as a part (instead of the latest frame being latched by the daemon).
 A sink plugin is a factory ``(SinkContext) -> ResultSink`` under ``inspectd.sinks``.
 """
 
@@ -53,6 +56,8 @@ class SourceContext:
     log: Any
     decode_min_side: Callable[[], int | None]
     """The shorter side a JPEG may be decoded down to, asked per frame (banks change); None: full size."""
+    metrics: DaemonMetrics | None = None
+    """The daemon's metrics, for a source that counts what only it can see (frames its camera lost)."""
 
 
 @dataclass(frozen=True)

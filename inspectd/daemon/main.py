@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +38,14 @@ def run_from_file(path: Path) -> int:
     configure_logging(config.logging)
     from inspectd.daemon.service import Daemon  # imports torch: not needed by check-config
 
-    Daemon(config).run_forever()
+    daemon = Daemon(config)
+    daemon.run_forever()
+    if daemon.sources_lingering:
+        # Everything is published and disconnected. Finalizing the interpreter under a thread still in
+        # OpenCV's open() would abort the process (the thread's forced exit unwinds C++ frames): leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
+FRAME_AGE_BUCKETS_S = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 
@@ -34,6 +35,13 @@ class DaemonMetrics:
             "Share of good parts the serving bank's calibrated threshold is expected to reject (NaN: no estimate)",
             ["product"], registry=r)
         self.reloads = Counter("inspectd_reloads", "Bank reload attempts", ["product", "result"], registry=r)
+        self.trigger_frame_age = Histogram(
+            "inspectd_trigger_frame_age_seconds",
+            "Age of the frame answering a trigger when it is handed on (now minus its capture time)",
+            ["source"], buckets=FRAME_AGE_BUCKETS_S, registry=r)
+        self.camera_frames_missed = Counter(
+            "inspectd_camera_frames_missed", "Frames a camera made that never arrived whole (GenICam frame-id gaps, incomplete buffers)",
+            ["source"], registry=r)
         self.source_up = Gauge("inspectd_source_up", "1 while a source delivers frames", ["source"], registry=r)
         self.broker_connected = Gauge("inspectd_broker_connected", "1 while connected to the MQTT broker", registry=r)
         self.mqtt_messages_shed = Counter("inspectd_mqtt_messages_shed", "Outgoing MQTT messages refused by the full outgoing queue", ["kind"], registry=r)

@@ -109,6 +109,11 @@ class Daemon:
             self.metrics_server.shutdown()
         self.log.info("stopped")
 
+    @property
+    def sources_lingering(self) -> bool:
+        """A source thread is still inside a device call (an open or read bounded by its own timeout)."""
+        return any(getattr(source, "lingering", False) for source in self.sources)
+
     def run_forever(self) -> None:
         """Start, serve until SIGTERM/SIGINT, stop. SIGHUP forces a bank re-check."""
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
@@ -132,7 +137,8 @@ class Daemon:
     def _source_context(self, name: str, emit: Any) -> SourceContext:
         return SourceContext(name=name, emit=emit, reject=self.router.reject,
                              set_up=functools.partial(self.states.set_up, name), mqtt=self.mqtt,
-                             log=self.log.bind(source=name), decode_min_side=self.decode_min_side)
+                             log=self.log.bind(source=name), decode_min_side=self.decode_min_side,
+                             metrics=self.metrics)
 
     def decode_min_side(self) -> int | None:
         """The shorter side a JPEG frame may be decoded down to: the longest side any product's overlay
@@ -149,17 +155,36 @@ class Daemon:
     def _start_camera(self, camera: CameraConfig) -> FrameSource:
         plugin = plugin_registry.load("sources", camera.source.type)
         submit_part = functools.partial(self.router.submit, wait_s=camera.trigger.backpressure_timeout_s)
-        if camera.trigger.mode == "topic":
+        triggered = camera.trigger.mode == "topic"
+        fires_trigger = triggered and getattr(plugin, "fires_trigger", False)
+        trigger_topic = camera.trigger.topic or (self.topics.trigger(camera.name) if self.topics else None)
+        delivers_parts = getattr(plugin, "delivers_parts", False)
+        if triggered:
+            submit_part = self._aging(camera.name, submit_part)
+        if triggered and not fires_trigger:
             latch = TriggerLatch(camera.name, submit_part, self.router.reject)
-            self.mqtt.subscribe(camera.trigger.topic or self.topics.trigger(camera.name), latch.on_trigger)
+            self.mqtt.subscribe(trigger_topic, latch.on_trigger)
             emit = latch.hold
-        elif getattr(plugin, "delivers_parts", False):
+        elif fires_trigger or (delivers_parts(camera) if callable(delivers_parts) else delivers_parts):
             emit = submit_part
         else:
             emit = self._free_running_emit
         source = plugin(camera, self._source_context(camera.name, emit))
+        if fires_trigger:
+            self.mqtt.subscribe(trigger_topic, source.on_trigger)
         source.start()
         return source
+
+    def _aging(self, source: str, submit: Any) -> Any:
+        """``submit`` that first records how old the triggered frame is (inspectd_trigger_frame_age_seconds)."""
+        age = self.metrics.trigger_frame_age.labels(source)
+
+        def submit_aged(frame: Frame) -> None:
+            if frame.info.captured_at is not None:
+                age.observe(max(0.0, time.time() - frame.info.captured_at))
+            submit(frame)
+
+        return submit_aged
 
     def _free_running_emit(self, frame: Frame) -> None:
         self.router.submit(dataclasses.replace(frame, droppable=True))

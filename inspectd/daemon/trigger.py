@@ -31,7 +31,7 @@ class TriggerLatch:
             self._latest = frame
 
     def on_trigger(self, topic: str, payload: bytes) -> None:
-        part_id, product = _parse_trigger(payload)
+        part_id, product = parse_trigger(payload)
         with self._lock:
             latest = self._latest
         info = FrameInfo(source=self._source, part_id=part_id, product=product)
@@ -43,7 +43,8 @@ class TriggerLatch:
         self._submit(Frame(info, latest.image))
 
 
-def _parse_trigger(payload: bytes) -> tuple[str | None, str | None]:
+def parse_trigger(payload: bytes) -> tuple[str | None, str | None]:
+    """The part id and product a trigger message names (either may be None)."""
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         try:

@@ -9,6 +9,11 @@ from inspectd.config.cameras import CameraConfig
 from inspectd.daemon.interfaces import SourceContext
 
 
+STOP_WAIT_S = 1.0
+"""How long ``stop`` waits for the reading thread. A thread still blocked in a device call (an open or
+read that has its own timeout) is left to end by itself; frames it emits late are answered 'rejected'."""
+
+
 class ThreadedSource:
     """A camera source whose ``_run`` reads frames on its own thread until ``stop``."""
 
@@ -23,7 +28,14 @@ class ThreadedSource:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join()
+        self._thread.join(STOP_WAIT_S)
+        if self._thread.is_alive():
+            self._context.log.warning("source_stop_timeout", waited_s=STOP_WAIT_S)
+
+    @property
+    def lingering(self) -> bool:
+        """Still inside a device call after ``stop`` gave up waiting."""
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         raise NotImplementedError
