@@ -4,7 +4,9 @@
 
 const PER_PAGE = 12;
 const BINS = 24;
-const state = { csrf: null, seq: 0, products: {}, reviewPage: 0, feedbackUnavailable: null, stream: null };
+// productsSeq: the update the product panel's counts include (snapshots may answer out of order)
+const state = { csrf: null, seq: 0, products: {}, productsSeq: -1, reviewPage: 0, feedbackUnavailable: null,
+                stream: null };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -187,13 +189,20 @@ function renderProduct(name, product) {
   drawHistogram(card.querySelector(".histogram"), product.scores, product.threshold);
 }
 
-function countResult(summary) {
+function countResult(summary, seq) {
   const product = state.products[summary.product];
-  if (!product || (summary.verdict !== "pass" && summary.verdict !== "fail")) return;
+  if (!product || seq <= state.productsSeq || (summary.verdict !== "pass" && summary.verdict !== "fail")) return;
   product[summary.verdict === "pass" ? "passed" : "failed"] += 1;
   product.scores.push(summary.score);
   if (product.scores.length > 200) product.scores.shift();
   product.threshold = summary.threshold;
+  scheduleProducts();
+}
+
+function takeProducts(snapshot) {
+  if (snapshot.seq < state.productsSeq) return;
+  state.products = snapshot.products;
+  state.productsSeq = snapshot.seq;
   scheduleProducts();
 }
 
@@ -263,7 +272,7 @@ async function refreshSnapshot() {
   const snapshot = await api("/api/snapshot");
   state.csrf = snapshot.csrf;
   state.seq = snapshot.seq;
-  state.products = snapshot.products;
+  takeProducts(snapshot);
   state.feedbackUnavailable = snapshot.feedback_unavailable;
   const note = document.getElementById("feedback-note");
   note.hidden = !snapshot.feedback_unavailable;
@@ -275,7 +284,6 @@ async function refreshSnapshot() {
   });
   document.getElementById("event-list").replaceChildren();
   snapshot.events.forEach((event) => showEvent(event, false));
-  scheduleProducts();
   await loadReview();
 }
 
@@ -286,14 +294,13 @@ function onUpdate(message) {
   if (update.kind === "state") showState(update.data);
   if (update.kind === "result") {
     showResult(update.data);
-    countResult(update.data);
+    countResult(update.data, update.seq);
     if (update.data.verdict === "fail" && state.reviewPage === 0) scheduleReview();
   }
   if (update.kind === "event") {
     showEvent(update.data);
     if (/^bank_|^feedback_/.test(update.data.event)) {
-      api("/api/snapshot").then((snapshot) => { state.products = snapshot.products; scheduleProducts(); })
-        .catch((error) => toast(error.message));
+      api("/api/snapshot").then(takeProducts).catch((error) => toast(error.message));
     }
     if (update.data.event === "feedback_applied") scheduleReview();
   }
