@@ -154,7 +154,7 @@ def _cross_site(headers: Headers, scope: Scope) -> bool:
 
 
 async def _with_security_headers(send: Send, message: dict[str, Any]) -> None:
-    """No framing, sniffing, referrer or caching; pages load only the daemon's own scripts and styles."""
+    """No framing, sniffing, caching or referrer to other sites; pages load only the daemon's own scripts and styles."""
     if message["type"] == "http.response.start":
         message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
     await send(message)
@@ -163,7 +163,7 @@ async def _with_security_headers(send: Send, message: dict[str, Any]) -> None:
 SECURITY_HEADERS = [(name.encode(), value.encode()) for name, value in (
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
+    ("referrer-policy", "same-origin"),  # no-referrer would make Chromium send Origin: null
     ("cache-control", "no-store"),
     ("content-security-policy", "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'; form-action 'self'"),
 )]

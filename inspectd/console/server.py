@@ -50,6 +50,7 @@ class Console:
         self._access = Access(read_token(token_file) if token_file is not None else None)
         self._signal = UpdateSignal()
         self.board.on_update(self._signal.notify)
+        self.app = build_app(self, self._access, self._signal)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
@@ -73,7 +74,7 @@ class Console:
         """Listen (RuntimeError naming the address if that fails) and serve on a daemon thread."""
         bind, port = self._settings.bind, self._settings.port
         listener = _listen(bind, port)
-        config = uvicorn.Config(build_app(self, self._access, self._signal), log_config=None, access_log=False,
+        config = uvicorn.Config(self.app, log_config=None, access_log=False,
                                 loop="asyncio", http="h11", ws="none", lifespan="off", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(listener),), name="console",
