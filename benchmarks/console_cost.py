@@ -5,9 +5,9 @@ client following it, against the same daemon without the console, measured in on
 
 The daemon pipeline is benchmarks/daemon_rate.py's (mosquitto on loopback, bottle test JPEGs over MQTT
 as fast as the broker takes them, every result awaited). The client is a separate process that does what
-the page does: follows the live stream (server-sent events) and fetches the newest frame's overlay each
-time the previous one has arrived. Rounds alternate without / with, so drifting load from other
-processes falls on both; the ratio is of the medians. Prints JSON.
+the page does (benchmarks/console_follower.py): it follows the live stream and fetches the newest overlay.
+Rounds alternate without / with, so drifting load from other processes falls on both; the ratio is of
+the medians. Prints JSON.
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from console_follower import start_followers, stop_followers  # noqa: E402
+from inspectd.config.logs import LoggingConfig  # noqa: E402
+from inspectd.daemon.logs import configure_logging  # noqa: E402
 from inspectd.detector import AugmentationSet, BankStore, DetectorSettings, fit_bank  # noqa: E402
 from inspectd.images import image_files, read_rgb  # noqa: E402
 from support.broker import start_mosquitto, stop_process  # noqa: E402
@@ -38,52 +37,13 @@ DATA = Path(os.environ.get("INSPECTD_DATA") or Path(__file__).resolve().parents[
 BOTTLE = DATA / "mvtec_ad" / "bottle"
 
 
-def follow_console(url: str) -> None:
-    """The client process: stream updates, fetch the newest overlay whenever free; on SIGTERM print counts."""
-    import http.client
-
-    counts = {"updates": 0, "images": 0, "image_bytes": 0}
-    newest: dict[str, str | None] = {"frame_id": None}
-    address = urlsplit(url)
-    signal.signal(signal.SIGTERM, lambda *_: (print(json.dumps(counts), flush=True), sys.exit(0)))
-
-    def fetch_images() -> None:
-        connection, shown = http.client.HTTPConnection(address.hostname, address.port, timeout=10), None
-        while True:
-            frame_id = newest["frame_id"]
-            if frame_id is None or frame_id == shown:
-                time.sleep(0.01)
-                continue
-            connection.request("GET", f"/api/frames/{frame_id}/image")
-            response = connection.getresponse()
-            counts["images"] += response.status == 200
-            counts["image_bytes"] += len(response.read())
-            shown = frame_id
-
-    threading.Thread(target=fetch_images, daemon=True).start()
-    stream = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-    stream.request("GET", "/api/stream")
-    response = stream.getresponse()
-    print("streaming", flush=True)
-    while line := response.readline():
-        if line.startswith(b"data: "):
-            update = json.loads(line[6:])
-            counts["updates"] += 1
-            if update["kind"] == "result":
-                newest["frame_id"] = update["data"]["frame_id"]
-
-
 @contextlib.contextmanager
 def console_client(daemon) -> Iterator[None]:
-    client = subprocess.Popen([sys.executable, __file__, "--client", daemon.console.url], stdout=subprocess.PIPE,
-                              text=True)
-    assert client.stdout.readline().strip() == "streaming"  # following the console before the timed burst
+    followers = start_followers(daemon.console.url, 1)
     try:
         yield
     finally:
-        client.send_signal(signal.SIGTERM)
-        output, _ = client.communicate(timeout=30)
-        console_client.last = json.loads(output.strip().splitlines()[-1])
+        console_client.last = stop_followers(followers)[0]
 
 
 def main() -> None:
@@ -93,11 +53,8 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=4)
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2, help="pairs of runs (without, with)")
-    parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.client:
-        follow_console(args.client)
-        return
+    configure_logging(LoggingConfig(level="warning", json=False))  # stdout carries the JSON report
     goldens = [read_rgb(path) for path in image_files(BOTTLE / "train" / "good")[:args.shots]]
     frames = [path.read_bytes() for path in sorted((BOTTLE / "test").glob("*/*.jpg"))]
     settings = DetectorSettings(input_size=args.size, augmentations=AugmentationSet(rotations=args.rotations))

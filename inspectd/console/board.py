@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,9 +43,7 @@ class ProductTally:
     passed: int = 0
     failed: int = 0
     threshold: float | None = None
-
-    def __post_init__(self) -> None:
-        self.scores: deque[float] = deque(maxlen=SCORE_HISTORY)
+    scores: deque[float] = field(default_factory=lambda: deque(maxlen=SCORE_HISTORY))
 
 
 class LiveBoard:

@@ -73,13 +73,13 @@ class Daemon:
         settings = self.config.metrics
         if settings.enabled:
             self.metrics_server = self.metrics.serve(settings.bind, settings.port)
+        if self.console is not None:  # first of the rest: a port in use stops the start before any thread runs
+            self.console.start()
         self.watcher.load_initial()
         self.watcher.start()
         self.dispatcher.start()
         for worker in self.workers:
             worker.start()
-        if self.console is not None:  # before the states, so the page knows every source
-            self.console.start()
         self.states.publish_all()
         if self.mqtt is not None:
             self.commands.subscribe(self.mqtt)

@@ -253,12 +253,10 @@ function scheduleReview() {
 }
 
 // -- events ---------------------------------------------------------------------------------------
-const EVENT_FIELDS = ["product", "source", "version", "previous", "restored", "replaced", "label", "frame_id",
-                      "command", "reason", "error"];
-
 function showEvent(event, newestFirst = true) {
-  const details = EVENT_FIELDS.filter((key) => event[key] !== undefined && event[key] !== null)
-    .map((key) => `${key} ${event[key]}`).join(" · ");
+  const details = Object.entries(event)  // every field but the name and time: events added later show too
+    .filter(([key, value]) => key !== "event" && key !== "at" && value !== null && typeof value !== "object")
+    .map(([key, value]) => `${key} ${typeof value === "number" ? +value.toFixed(4) : value}`).join(" · ");
   const refused = /refused/.test(event.event);
   const item = el("li", { "data-event": event.event, class: refused ? "refused" : "" },
     el("b", { text: event.event }), ` ${clock(event.at)} ${details}`);
