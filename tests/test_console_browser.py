@@ -1,9 +1,11 @@
 """The operator console in a real headless Chromium, fed by a daemon that takes frames over a real mosquitto:
-live view with overlays, the review queue's "Good" making a new bank version, rollback, paging.
+live view with overlays, the review queue's "Good" making a new bank version, rollback, paging and
+"Defective" keeping the frame for reports.
 Screenshots of the live view and the review queue are kept under the test's tmp folder."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 
@@ -138,7 +140,7 @@ def test_good_makes_a_new_version_and_rollback_restores(mqtt_broker, banks_dir, 
     print(f"review queue screenshot: {tmp_path / 'console-review.png'}")
 
 
-def test_review_queue_pages_newest_first(mqtt_broker, banks_dir, tmp_path, line_images, browser):
+def test_review_queue_pages_newest_first_and_keeps_defective_frames(mqtt_broker, banks_dir, tmp_path, line_images, browser):
     listener = MqttListener(mqtt_broker, f"{PREFIX}/#")
     try:
         with running_daemon(console_config(mqtt_broker, banks_dir, tmp_path)) as daemon:
@@ -152,5 +154,11 @@ def test_review_queue_pages_newest_first(mqtt_broker, banks_dir, tmp_path, line_
             WebDriverWait(browser, 10).until(lambda d: review_item(d, frames[0]) is not None)
             assert len(browser.find_elements(By.CSS_SELECTOR, ".review-item")) == 1
             assert browser.find_element(By.ID, "review-page").text == "page 2 of 2"
+
+            review_item(browser, frames[0]).find_element(By.CSS_SELECTOR, "button.defective").click()
+            WebDriverWait(browser, 30).until(lambda d: "marked defective" in review_item(d, frames[0]).text)
+            assert serving(browser) == "v0001"  # a defective frame changes no bank
     finally:
         listener.close()
+    kept = [json.loads(p.read_text()) for p in (banks_dir / "bottle" / "feedback" / "defective").glob("*.json")]
+    assert [(k["frame_id"], k["label"], k["new_version"]) for k in kept] == [(frames[0], "defective", None)]
