@@ -157,6 +157,5 @@ def result_summary(result: Result) -> dict[str, Any]:
     """The result as the page shows it: the published JSON without the heatmap's transport details."""
     summary = result.to_json()
     summary.pop("latency_ms")
-    summary["has_overlay"] = result.heatmap is not None
-    summary.pop("heatmap", None)
+    summary.pop("heatmap", None)  # the page asks /api/frames/<id>/image
     return summary
