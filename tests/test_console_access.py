@@ -123,6 +123,8 @@ def test_cookie_sessions_need_same_origin_and_the_csrf_token(mqtt_broker, banks_
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         status, _, _ = request(url, "/login", "POST", form, f"token={TOKEN}x".encode())
         assert status == 401
+        status, _, _ = request(url, "/login", "POST", form, f"token={TOKEN}&pad=".encode() + b"x" * 1_000_000)
+        assert status == 401  # the form is read only so far
         status, _, _ = request(url, "/login", "POST", {**form, "Origin": "http://evil.example"}, f"token={TOKEN}".encode())
         assert status == 403
         status, headers, _ = request(url, "/login", "POST", form, f"token={TOKEN}".encode())

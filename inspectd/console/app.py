@@ -58,8 +58,7 @@ def build_app(console: Console, access: Access, signal: UpdateSignal) -> Starlet
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     async def login(request: Request) -> Response:
-        form = parse_qs((await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace"))  # no multipart
-        if not access.token_matches(form.get("token", [""])[0]):
+        if not access.token_matches(await _form_token(request)):
             await asyncio.sleep(WRONG_TOKEN_DELAY_S)  # slows guessing
             return unauthorized(request.url.path, request.headers, "Wrong token.")
         response = RedirectResponse("/", status_code=303)
@@ -137,6 +136,17 @@ async def _updates(console: Console, signal: UpdateSignal, since: int) -> AsyncI
                 await asyncio.wait_for(changed.wait(), KEEPALIVE_S)
             except asyncio.TimeoutError:
                 yield ": keepalive\n\n"
+
+
+async def _form_token(request: Request) -> str:
+    """The ``token`` field of the sign-in form (urlencoded); reads no more than MAX_FORM_BYTES of what an
+    unauthenticated client sends."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return ""
+    return parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
