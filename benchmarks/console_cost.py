@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2, help="pairs of runs (without, with)")
     args = parser.parse_args()
-    configure_logging(LoggingConfig(level="warning", json=False))  # stdout carries the JSON report
+    configure_logging(LoggingConfig(level="error", json=False))  # stdout carries the JSON report
     goldens = [read_rgb(path) for path in image_files(BOTTLE / "train" / "good")[:args.shots]]
     frames = [path.read_bytes() for path in sorted((BOTTLE / "test").glob("*/*.jpg"))]
     settings = DetectorSettings(input_size=args.size, augmentations=AugmentationSet(rotations=args.rotations))
