@@ -126,23 +126,26 @@ function drawHistogram(canvas, scores, threshold) {
   const height = (canvas.height = canvas.clientHeight || 120);
   context.clearRect(0, 0, width, height);
   if (!scores.length) return;
-  const top = Math.max(...scores, threshold || 0) * 1.1 || 1;
+  const marks = threshold === null || threshold === undefined ? scores : [...scores, threshold];
+  const low = Math.min(...marks) * 0.9;
+  const span = Math.max(...marks) * 1.1 - low || 1;
+  const at = (value) => ((value - low) / span) * width;
   const counts = new Array(BINS).fill(0);
-  scores.forEach((score) => { counts[Math.min(BINS - 1, Math.floor((score / top) * BINS))] += 1; });
+  scores.forEach((score) => { counts[Math.min(BINS - 1, Math.floor(((score - low) / span) * BINS))] += 1; });
   const tallest = Math.max(...counts);
   const barWidth = width / BINS;
   counts.forEach((count, bin) => {
     const barHeight = ((height - 12) * count) / tallest;
-    context.fillStyle = threshold !== null && ((bin + 0.5) * top) / BINS >= threshold ? "#b3261e" : "#1b7f3b";
+    const failing = threshold !== null && low + ((bin + 0.5) * span) / BINS > threshold;
+    context.fillStyle = failing ? "#b3261e" : "#1b7f3b";
     context.fillRect(bin * barWidth + 1, height - barHeight, barWidth - 2, barHeight);
   });
   if (threshold !== null && threshold !== undefined) {
-    const x = (threshold / top) * width;
     context.strokeStyle = "#000";
     context.setLineDash([4, 3]);
-    context.beginPath(); context.moveTo(x, 0); context.lineTo(x, height); context.stroke();
+    context.beginPath(); context.moveTo(at(threshold), 0); context.lineTo(at(threshold), height); context.stroke();
     context.fillStyle = "#000";
-    context.fillText(`threshold ${fmt(threshold)}`, Math.min(x + 3, width - 90), 10);
+    context.fillText(`threshold ${fmt(threshold)}`, Math.min(at(threshold) + 3, width - 90), 10);
   }
 }
 
