@@ -11,9 +11,8 @@ import time
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
 from starlette.routing import Mount, Route
-from support.browser import browser  # noqa: F401  (fixture)
+from support.browser import browser, page_wait  # noqa: F401  (fixture)
 from support.console import console_config, request
 from support.images import part_images
 from support.inprocess import MqttListener, json_frame, running_daemon, small_images
@@ -98,17 +97,17 @@ def test_non_loopback_bind_needs_the_token_for_everything(mqtt_broker, banks_dir
             assert "sign in" in browser.title and not browser.find_elements(By.ID, "live")
             browser.find_element(By.ID, "token").send_keys("not-the-token-at-all")
             browser.find_element(By.ID, "sign-in").click()
-            WebDriverWait(browser, 10).until(lambda d: "Wrong token" in d.page_source)
+            page_wait(browser, 10).until(lambda d: "Wrong token" in d.page_source)
             assert not browser.find_elements(By.ID, "live")
             browser.find_element(By.ID, "token").send_keys(TOKEN)
             browser.find_element(By.ID, "sign-in").click()
-            WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "connection").text == "live")
-            WebDriverWait(browser, 5).until(
+            page_wait(browser, 15).until(lambda d: d.find_element(By.ID, "connection").text == "live")
+            page_wait(browser, 5).until(
                 lambda d: d.find_element(By.ID, "source-line").get_attribute("data-frame-id") == frame_id)
             cookie = browser.get_cookie("inspectd_console")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
             browser.find_element(By.ID, "sign-out").click()
-            WebDriverWait(browser, 10).until(lambda d: "sign in" in d.title)
+            page_wait(browser, 10).until(lambda d: "sign in" in d.title)
             status, _, _ = request(url, "/api/snapshot", headers={"Cookie": f"inspectd_console={cookie['value']}"})
             assert status == 401
     finally:

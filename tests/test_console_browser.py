@@ -11,8 +11,7 @@ import urllib.request
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import browser  # noqa: F401  (fixture)
+from support.browser import browser, page_wait  # noqa: F401  (fixture)
 from support.console import console_config
 from support.images import part_images
 from support.inprocess import MqttListener, json_frame, running_daemon, small_images
@@ -32,15 +31,16 @@ def line_images(data_root):
 
 def open_console(driver, url: str) -> None:
     driver.get(url)
-    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, "connection").text == "live")
+    page_wait(driver, 15).until(lambda d: d.find_element(By.ID, "connection").text == "live")
 
 
 def source_card_shows(driver, part_id: str, frame_id: str) -> bool:
-    """The live card shows ``part_id``'s frame, its image loaded."""
-    card = driver.find_element(By.ID, "source-line")
-    image = card.find_element(By.CSS_SELECTOR, ".frame img")
-    return (card.get_attribute("data-frame-id") == frame_id and f"part {part_id}" in card.text
-            and driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    """The live card shows ``part_id``'s frame, its image loaded (read in one step: the page swaps frames)."""
+    return driver.execute_script("""
+        const card = document.getElementById("source-line");
+        const image = card && card.querySelector(".frame img");
+        return Boolean(card && card.dataset.frameId === arguments[0] && card.textContent.includes(arguments[1])
+                       && image && image.complete && image.naturalWidth > 0);""", frame_id, f"part {part_id}")
 
 
 def send(listener: MqttListener, image, part_id: str) -> tuple[dict, float]:
@@ -71,7 +71,7 @@ def test_frames_appear_live_with_overlays(mqtt_broker, banks_dir, tmp_path, line
                                             ("defect-1", line_images["defect"][0], "fail")):
                 result, published = send(listener, image, part_id)
                 assert result["verdict"] == verdict, result
-                WebDriverWait(browser, PAGE_WITHIN_S, poll_frequency=0.05).until(
+                page_wait(browser, PAGE_WITHIN_S).until(
                     lambda d: source_card_shows(d, part_id, result["frame_id"]))
                 shown_after = time.monotonic() - published
                 assert shown_after < PAGE_WITHIN_S, f"{part_id} on the page {shown_after:.2f}s after it was published"
@@ -82,7 +82,7 @@ def test_frames_appear_live_with_overlays(mqtt_broker, banks_dir, tmp_path, line
                 assert shown == published_overlay(listener, result["frame_id"])
             assert result["defects"], "the contaminated bottle should carry a defect box"
             product = browser.find_element(By.ID, "product-bottle")
-            WebDriverWait(browser, 5).until(lambda d: "2 passed · 1 failed" in product.text)  # warm-up counts
+            page_wait(browser, 5).until(lambda d: "2 passed · 1 failed" in product.text)  # warm-up counts
             assert product.find_element(By.CSS_SELECTOR, ".serving-version").text == "v0001"
             browser.find_element(By.ID, "live").screenshot(str(tmp_path / "console-live.png"))
     finally:
@@ -108,23 +108,22 @@ def test_good_makes_a_new_version_and_rollback_restores(mqtt_broker, banks_dir, 
             open_console(browser, daemon.console.url)
             rejected, _ = send(listener, defect, "rejected-1")
             assert rejected["verdict"] == "fail" and rejected["bank_version"] == "v0001", rejected
-            WebDriverWait(browser, 10).until(lambda d: review_item(d, rejected["frame_id"]) is not None)
-            item = review_item(browser, rejected["frame_id"])
-            WebDriverWait(browser, 10).until(lambda d: d.execute_script(
-                "return arguments[0].querySelector('img').naturalWidth > 0", item))
+            page_wait(browser, 10).until(lambda d: d.execute_script(
+                "return Boolean(arguments[0] && arguments[0].querySelector('img').naturalWidth > 0)",
+                review_item(d, rejected["frame_id"])))
             browser.find_element(By.ID, "review").screenshot(str(tmp_path / "console-review.png"))
 
-            item.find_element(By.CSS_SELECTOR, "button.good").click()
-            WebDriverWait(browser, 60).until(lambda d: serving(d) == "v0002")
-            WebDriverWait(browser, 10).until(
+            review_item(browser, rejected["frame_id"]).find_element(By.CSS_SELECTOR, "button.good").click()
+            page_wait(browser, 60).until(lambda d: serving(d) == "v0002")
+            page_wait(browser, 10).until(
                 lambda d: "marked good" in review_item(d, rejected["frame_id"]).text)
             again, _ = send(listener, defect, "re-sent")
             assert (again["verdict"], again["bank_version"]) == ("pass", "v0002"), again
 
             rollback = browser.find_element(By.CSS_SELECTOR, '#product-bottle tr[data-version="v0001"] button.rollback')
             rollback.click()
-            WebDriverWait(browser, 60).until(lambda d: serving(d) == "v0003")
-            event = WebDriverWait(browser, 10).until(
+            page_wait(browser, 60).until(lambda d: serving(d) == "v0003")
+            event = page_wait(browser, 10).until(
                 lambda d: d.find_elements(By.CSS_SELECTOR, '#event-list li[data-event="bank_rolled_back"]'))[0]
             assert "restored v0001" in event.text and "replaced v0002" in event.text, event.text
             row = browser.find_element(By.CSS_SELECTOR, '#product-bottle tr[data-version="v0003"]')
@@ -146,17 +145,17 @@ def test_review_queue_pages_newest_first_and_keeps_defective_frames(mqtt_broker,
         with running_daemon(console_config(mqtt_broker, banks_dir, tmp_path)) as daemon:
             open_console(browser, daemon.console.url)
             frames = [send(listener, line_images["defect"][i % 2], f"reject-{i}")[0]["frame_id"] for i in range(13)]
-            WebDriverWait(browser, 10).until(lambda d: "13 rejected" in d.find_element(By.ID, "review-total").text)
-            WebDriverWait(browser, 10).until(lambda d: review_item(d, frames[-1]) is not None)
+            page_wait(browser, 10).until(lambda d: "13 rejected" in d.find_element(By.ID, "review-total").text)
+            page_wait(browser, 10).until(lambda d: review_item(d, frames[-1]) is not None)
             shown = [e.get_attribute("data-frame-id") for e in browser.find_elements(By.CSS_SELECTOR, ".review-item")]
             assert shown == frames[::-1][:12]
             browser.find_element(By.ID, "review-older").click()
-            WebDriverWait(browser, 10).until(lambda d: review_item(d, frames[0]) is not None)
+            page_wait(browser, 10).until(lambda d: review_item(d, frames[0]) is not None)
             assert len(browser.find_elements(By.CSS_SELECTOR, ".review-item")) == 1
             assert browser.find_element(By.ID, "review-page").text == "page 2 of 2"
 
             review_item(browser, frames[0]).find_element(By.CSS_SELECTOR, "button.defective").click()
-            WebDriverWait(browser, 30).until(lambda d: "marked defective" in review_item(d, frames[0]).text)
+            page_wait(browser, 30).until(lambda d: "marked defective" in review_item(d, frames[0]).text)
             assert serving(browser) == "v0001"  # a defective frame changes no bank
     finally:
         listener.close()

@@ -10,6 +10,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -27,6 +29,11 @@ def headless_chromium() -> webdriver.Chrome:
                      "--disable-background-networking", "--disable-component-update"):
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+
+
+def page_wait(driver: webdriver.Chrome, timeout_s: float) -> WebDriverWait:
+    """Polls every 50 ms; an element the page replaced while it was read only means "not yet"."""
+    return WebDriverWait(driver, timeout_s, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,))
 
 
 @pytest.fixture

@@ -184,8 +184,12 @@ function renderProduct(name, product) {
   const serving = card.querySelector(".serving");
   serving.replaceChildren("serving ", el("b", { class: "serving-version", text: product.serving || "no bank" }));
   const table = card.querySelector(".versions");
-  table.replaceChildren(el("tr", {}, ...["version", "threshold", "images", "", ""].map((h) => el("th", { text: h }))),
-    ...product.versions.map((version) => versionRow(name, product, version)));
+  const versionsKey = JSON.stringify([product.serving, product.versions]);
+  if (table.dataset.key !== versionsKey) {  // rebuilt only on change: a button under the pointer stays put
+    table.dataset.key = versionsKey;
+    table.replaceChildren(el("tr", {}, ...["version", "threshold", "images", "", ""].map((h) => el("th", { text: h }))),
+      ...product.versions.map((version) => versionRow(name, product, version)));
+  }
   const extra = card.querySelector(".extra");  // stream learning, drift: whatever a state provider reports
   extra.replaceChildren(...Object.entries(product.extra || {}).flatMap(([key, value]) =>
     [el("dt", { text: key }), el("dd", { text: typeof value === "object" ? JSON.stringify(value) : String(value) })]));
@@ -220,7 +224,8 @@ function scheduleProducts() {
 
 // -- review queue ---------------------------------------------------------------------------------
 function reviewItem(summary) {
-  const item = el("article", { class: "review-item", "data-frame-id": summary.frame_id },
+  const item = el("article", { class: "review-item", "data-frame-id": summary.frame_id,
+                               "data-label": summary.label || "" },
     frameView(summary, () => {}),
     el("p", { class: "verdict fail", text: `${summary.product} · score ${fmt(summary.score)} / ${fmt(summary.threshold)}` }),
     el("p", { class: "ids", text: `${summary.source} · part ${summary.part_id || "-"} · frame ${summary.frame_id} · ${clock(summary.timestamps.completed)}` }),
@@ -242,7 +247,10 @@ function reviewItem(summary) {
 
 async function loadReview() {
   const page = await api(`/api/review?page=${state.reviewPage}&per_page=${PER_PAGE}`);
-  document.getElementById("review-list").replaceChildren(...page.frames.map(reviewItem));
+  const list = document.getElementById("review-list");  // items already shown are kept, buttons and all
+  const shown = new Map([...list.children].map((item) => [`${item.dataset.frameId}|${item.dataset.label}`, item]));
+  list.replaceChildren(...page.frames.map((frame) => shown.get(`${frame.frame_id}|${frame.label || ""}`)
+                                                    || reviewItem(frame)));
   const pages = Math.max(1, Math.ceil(page.total / PER_PAGE));
   document.getElementById("review-total").textContent = `${page.total} rejected frame(s)`;
   document.getElementById("review-page").textContent = `page ${state.reviewPage + 1} of ${pages}`;
