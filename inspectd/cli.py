@@ -157,10 +157,11 @@ def send(
 def demo(
     workdir: Path = typer.Option(Path("var/demo"), "--workdir", help="where the demo's images, bank and results go"),
     metrics_port: int = typer.Option(9108, "--metrics-port", help="Prometheus /metrics port on 127.0.0.1"),
+    console_port: int = typer.Option(8089, "--console-port", help="operator console (web page) port on 127.0.0.1"),
     fps: float = typer.Option(4.0, "--fps", help="frames per second the demo camera plays"),
     loop: bool = typer.Option(False, "--loop", help="play the stream forever (Ctrl-C stops)"),
 ) -> None:
     """Run the daemon on a generated demo line: no camera, no broker, bank fitted on first run."""
     from inspectd.demo.line import run_demo
 
-    raise typer.Exit(run_demo(workdir, metrics_port, fps, loop, echo=typer.echo))
+    raise typer.Exit(run_demo(workdir, metrics_port, console_port, fps, loop, echo=typer.echo))

@@ -74,7 +74,7 @@ def test_password_from_env_and_file(tmp_path, monkeypatch):
 def test_example_configs_validate(tmp_path):
     load_config(REPO / "config" / "line3.yaml")
     load_config(REPO / "config" / "quickstart.yaml")
-    parse_config(demo_config(tmp_path, metrics_port=9108, fps=4.0, loop=False, parts=24))
+    parse_config(demo_config(tmp_path, metrics_port=9108, console_port=8089, fps=4.0, loop=False, parts=24))
 
 
 def test_check_config_command(tmp_path):

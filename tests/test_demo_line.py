@@ -16,7 +16,7 @@ def test_demo_fits_its_bank_and_answers_every_part(tmp_path: Path) -> None:
     # a camera far faster than the detector: every part must still be answered (at 200 fps the demo's first
     # queue of 16 frames dropped 7 of the 24 parts here; a busy CI machine dropped 2 at 20 fps)
     outcome = CliRunner().invoke(app, ["demo", "--workdir", str(workdir), "--metrics-port", str(free_port()),
-                                       "--fps", "200"])
+                                       "--console-port", str(free_port()), "--fps", "200"])
     assert outcome.exit_code == 0, outcome.output
     parts = sorted(p.stem for p in (workdir / "stream").glob("*.png"))
     results = [json.loads(p.read_text()) for p in (workdir / "results" / "demo-line").glob("*/*.json")]
@@ -31,3 +31,4 @@ def test_demo_fits_its_bank_and_answers_every_part(tmp_path: Path) -> None:
     overlays = list((workdir / "results" / "demo-line").glob("*/*.jpg"))
     assert len(overlays) == len(parts)
     assert f"{len(parts)} of {len(parts)} parts answered" in outcome.output
+    assert "operator console on http://127.0.0.1:" in outcome.output

@@ -12,6 +12,7 @@ import yaml
 from inspectd.config.broker import BrokerConfig
 from inspectd.config.cameras import CameraConfig
 from inspectd.config.commands import CommandsConfig
+from inspectd.config.console import ConsoleConfig, console_problems
 from inspectd.config.logs import LoggingConfig
 from inspectd.config.metrics import MetricsConfig
 from inspectd.config.mqtt_inputs import MqttInputConfig
@@ -33,6 +34,7 @@ class InspectdConfig:
     metrics: MetricsConfig = setting(default_factory=MetricsConfig)
     logging: LoggingConfig = setting(default_factory=LoggingConfig)
     commands: CommandsConfig = setting(default_factory=CommandsConfig)
+    console: ConsoleConfig = setting(default_factory=ConsoleConfig)
     shutdown_drain_s: float = setting(30.0, minimum=0.0, doc="on SIGTERM, how long queued frames may take to finish")
     reduced_jpeg_decode: bool = setting(True, doc="decode a large JPEG at 1/2, 1/4 or 1/8 of its size when the "
                                         "products' overlays and detectors need no more (docs/performance.md); "
@@ -98,4 +100,4 @@ def _cross_check(config: InspectdConfig) -> list[str]:
         problems += [f"{p}: needs a broker section, none is configured" for p in needs_broker]
     if not named:
         problems.append("cameras, mqtt_inputs: got none, expected at least one source")
-    return problems
+    return problems + console_problems(config.console)

@@ -8,8 +8,10 @@ Feedback runs on its own thread, one at a time, never on the MQTT network thread
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from inspectd.config import InspectdConfig
 from inspectd.daemon.banks import BankWatcher, EventPublisher
@@ -20,6 +22,7 @@ from inspectd.detector.feedback import FeedbackReport, Label, submit_feedback
 from inspectd.images import read_rgb
 
 LABELS = ("good", "defective")
+T = TypeVar("T")
 
 
 def feedback_on_frame(banks_dir: Path, results_dir: Path, product: str, frame: str, label: Label) -> FeedbackReport:
@@ -53,10 +56,21 @@ class FeedbackCommands:
         except (ValueError, KeyError, TypeError) as error:
             self._refuse(topic, f"payload must be JSON with frame_id and label: {error}")
             return
+        self.submit(topic, product, frame_id, label)
+
+    def submit(self, origin: str, product: str, frame_id: str, label: str) -> bool:
+        """Queue feedback from any channel (``origin``: the MQTT topic, or ``console``); False (and a
+        command_refused event) when it cannot apply."""
         if product not in self._config.products or label not in LABELS or self._config.storage is None:
-            self._refuse(topic, f"unknown product {product!r}, label {label!r} not in {LABELS}, or no storage section")
-            return
-        self._executor.submit(self._apply, topic, product, frame_id, label)
+            self._refuse(origin, f"unknown product {product!r}, label {label!r} not in {LABELS}, or no storage section")
+            return False
+        self._executor.submit(self._apply, origin, product, frame_id, label)
+        return True
+
+    def run_exclusive(self, job: Callable[[], T]) -> Future[T]:
+        """Run another bank-changing job (a console rollback) on the feedback thread, so it never
+        interleaves with feedback writing the next version of the same bank."""
+        return self._executor.submit(job)
 
     def _apply(self, topic: str, product: str, frame_id: str, label: Label) -> None:
         try:

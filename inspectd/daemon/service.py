@@ -21,6 +21,7 @@ from inspectd import plugin_registry
 from inspectd.config import InspectdConfig
 from inspectd.config.cameras import CameraConfig
 from inspectd.config.mqtt_inputs import MqttInputConfig
+from inspectd.console.server import Console
 from inspectd.daemon.banks import BankWatcher, ProductBank
 from inspectd.daemon.commands import CommandHandler
 from inspectd.daemon.dispatch import ResultDispatcher
@@ -52,6 +53,9 @@ class Daemon:
         self.banks = {name: ProductBank(name, settings, self.metrics, self._publish_event, self.log)
                       for name, settings in config.products.items()}
         self.watcher = BankWatcher(self.banks, min(p.reload_poll_s for p in config.products.values()), self.log)
+        self.feedback = FeedbackCommands(config, self.topics, self.watcher, self._publish_event, self.log)
+        self.console = Console(config, self.banks, self.watcher, self.feedback, self._publish_event,
+                               self.log) if config.console.enabled else None
         self.dispatcher = ResultDispatcher(self._build_sinks(), config.products, self.metrics, self.log)
         queues = {name: FrameQueue(settings.queue_size) for name, settings in config.products.items()}
         self.router = Router(queues, self.states, self.dispatcher.submit, self.metrics, self.log)
@@ -60,7 +64,6 @@ class Daemon:
                         for name, settings in config.products.items()]
         self.commands = CommandHandler(config.commands, self.topics, self.states, self.watcher,
                                        set(config.products), set(initial_products), self._publish_event, self.log)
-        self.feedback = FeedbackCommands(config, self.topics, self.watcher, self._publish_event, self.log)
         self.sources: list[FrameSource] = []
         self.metrics_server: Any = None
         self._stop_requested = threading.Event()
@@ -70,6 +73,8 @@ class Daemon:
         settings = self.config.metrics
         if settings.enabled:
             self.metrics_server = self.metrics.serve(settings.bind, settings.port)
+        if self.console is not None:  # first of the rest: a port in use stops the start before any thread runs
+            self.console.start()
         self.watcher.load_initial()
         self.watcher.start()
         self.dispatcher.start()
@@ -86,7 +91,8 @@ class Daemon:
             if not self.mqtt.wait_connected(BROKER_CONNECT_WAIT_S):
                 self.log.warning("mqtt_not_connected_yet", hint="results queue until the broker answers")
         self.log.info("started", products=list(self.banks), sources=self.config.source_names,
-                      metrics_port=self.metrics_port, broker=self.mqtt is not None)
+                      metrics_port=self.metrics_port, broker=self.mqtt is not None,
+                      console=self.console.url if self.console is not None else None)
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -132,7 +138,8 @@ class Daemon:
     def _build_sinks(self) -> list[ResultSink]:
         names = (["mqtt"] if self.mqtt is not None else []) + (["disk"] if self.config.storage else [])
         context = SinkContext(self.config, self.topics, self.mqtt, self.metrics, self.log)
-        return [plugin_registry.load("sinks", name)(context) for name in names]
+        sinks = [plugin_registry.load("sinks", name)(context) for name in names]
+        return sinks + ([self.console] if self.console is not None else [])
 
     def _source_context(self, name: str, emit: Any) -> SourceContext:
         return SourceContext(name=name, emit=emit, reject=self.router.reject,
@@ -197,9 +204,13 @@ class Daemon:
 
     # -- reports --------------------------------------------------------------------------------
     def _publish_event(self, event: dict[str, Any]) -> None:
+        if self.console is not None:
+            self.console.board.add_event(event)
         if self.mqtt is not None:
             self.mqtt.publish(self.topics.events, json.dumps(event), kind="event")
 
     def _publish_state(self, source: str, state: dict[str, Any]) -> None:
+        if self.console is not None:
+            self.console.board.set_state(source, state)
         if self.mqtt is not None:
             self.mqtt.publish(self.topics.state(source), json.dumps(state), retain=True, kind="state")

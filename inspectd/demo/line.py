@@ -4,7 +4,7 @@ First run: draws the demo part's golden images and a stream of good and defectiv
 product's bank from the golden images, and writes the daemon config it uses (``demo.yaml`` in the
 work folder, a normal config that ``inspectd run --config`` accepts). Then it runs the real daemon on
 that config: an image-folder camera plays the stream, every verdict is logged as it comes, results
-and heatmaps go to disk, Prometheus metrics are served on localhost. After one pass over the stream
+and heatmaps go to disk, Prometheus metrics and the operator console are served on localhost. After one pass over the stream
 it stops the daemon (drain, as on SIGTERM) and compares the verdicts with the truth in the names.
 """
 
@@ -25,7 +25,7 @@ CAMERA = "demo-line"
 ANSWER_TIMEOUT_S = 600.0
 
 
-def demo_config(workdir: Path, metrics_port: int, fps: float, loop: bool, parts: int) -> dict:
+def demo_config(workdir: Path, metrics_port: int, console_port: int, fps: float, loop: bool, parts: int) -> dict:
     """The daemon config of the demo line. The product's queue holds the whole stream of ``parts``: a camera
     that runs ahead of the detector has its oldest frames dropped (right for a moving line), and on a slow
     or busy machine the demo would then never hear back about those parts."""
@@ -40,6 +40,7 @@ def demo_config(workdir: Path, metrics_port: int, fps: float, loop: bool, parts:
         }],
         "storage": {"results_dir": str(workdir / "results"), "save": "all", "retention_days": 1},
         "metrics": {"bind": "127.0.0.1", "port": metrics_port},
+        "console": {"enabled": True, "bind": "127.0.0.1", "port": console_port},
         "logging": {"level": "info", "json": False},
     }
 
@@ -59,7 +60,8 @@ def prepare(workdir: Path, echo: Callable[[str], None]) -> None:
                            progress=StageReporter(f"demo: fit {PRODUCT}")).summary())
 
 
-def run_demo(workdir: Path, metrics_port: int, fps: float, loop: bool, echo: Callable[[str], None]) -> int:
+def run_demo(workdir: Path, metrics_port: int, console_port: int, fps: float, loop: bool,
+             echo: Callable[[str], None]) -> int:
     """Prepare, run the daemon over the stream (forever with ``loop``), report; exit code 0 on success."""
     from inspectd.config import load_config
     from inspectd.daemon.logs import configure_logging
@@ -70,12 +72,13 @@ def run_demo(workdir: Path, metrics_port: int, fps: float, loop: bool, echo: Cal
     prepare(workdir, echo)
     parts = sorted(p.stem for p in (workdir / "stream").iterdir() if p.suffix == ".png")
     config_path = workdir / "demo.yaml"
-    config_path.write_text(yaml.safe_dump(demo_config(workdir, metrics_port, fps, loop, len(parts)), sort_keys=False))
+    config_path.write_text(yaml.safe_dump(demo_config(workdir, metrics_port, console_port, fps, loop, len(parts)), sort_keys=False))
     config = load_config(config_path)
     configure_logging(config.logging)
     results_dir = workdir / "results" / CAMERA
     started_at = time.time()
     echo(f"demo: daemon config {config_path}; metrics on http://127.0.0.1:{metrics_port}/metrics")
+    echo(f"demo: operator console on http://127.0.0.1:{console_port}/ (open it in a browser; --loop keeps it up)")
     daemon = Daemon(config)
     if loop:
         daemon.run_forever()  # until Ctrl-C / SIGTERM

@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
+
+from inspectd.daemon.service import Daemon
 
 from support.inprocess import MqttListener, daemon_config, running_daemon, scrape
 
@@ -16,16 +20,20 @@ RESULT_TOPIC = "bench/station/result"
 
 
 def measure_throughput(broker: Any, banks_dir: Path, frames: list[bytes], burst: int, paced: int = 16,
-                       paced_fps: float = 6.0, product: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Figures of one daemon serving product ``bottle`` (its config section: ``product``) from
-    ``banks_dir``; the frames are sent round-robin after one untimed warm-up frame."""
+                       paced_fps: float = 6.0, product: dict[str, Any] | None = None,
+                       sections: dict[str, Any] | None = None,
+                       attach: Callable[[Daemon], AbstractContextManager] | None = None) -> dict[str, Any]:
+    """Figures of one daemon serving product ``bottle`` (its config section: ``product``; other config
+    ``sections``) from ``banks_dir``; the frames are sent round-robin after one untimed warm-up frame.
+    ``attach(daemon)``: what else runs while frames are timed (e.g. a console client)."""
     inputs = [{"name": "station", "topic": INPUT_TOPIC, "product": "bottle", "payload": "raw",
                "backpressure_timeout_s": 60}]
     section = {"banks_dir": str(banks_dir), "reload_poll_s": 0.2, **(product or {})}
-    config = daemon_config(banks_dir, broker, prefix="bench", mqtt_inputs=inputs, products={"bottle": section})
+    config = daemon_config(banks_dir, broker, prefix="bench", mqtt_inputs=inputs, products={"bottle": section},
+                           **(sections or {}))
     listener = MqttListener(broker, "bench/+/result")
     try:
-        with running_daemon(config) as daemon:
+        with running_daemon(config) as daemon, (attach or (lambda _: nullcontext()))(daemon):
             listener.publish(INPUT_TOPIC, frames[0])
             listener.wait_for(RESULT_TOPIC, 1)
             started = time.monotonic()
