@@ -74,11 +74,13 @@ def eval_command(
     defect_rate: float = typer.Option(0.05, "--defect-rate", help="share of defectives in the --stream frames"),
     systematic: float | None = typer.Option(None, "--systematic", help="share of --stream frames carrying one defect type"),
     drift: bool = typer.Option(False, "--drift", help="with --stream: the drift watch on it, darkened 20 %% halfway"),
+    stream_rule: list[str] = typer.Option([], "--stream-rule", help="with --stream: a StreamRule field as KEY=VALUE"),
 ) -> None:
     """K-shot evaluation on real images (METHOD.md section 6): AUROC, rates at the calibrated threshold, timings."""
-    from inspectd.evaluation.command import StreamOptions, run_eval, settings_from_options
+    from inspectd.evaluation.command import StreamOptions, run_eval, settings_from_options, stream_rule_from_options
 
-    options = StreamOptions(stream, defect_rate, systematic, drift) if stream > 0 else None
+    options = (StreamOptions(stream, defect_rate, systematic, drift, stream_rule_from_options(stream_rule))
+               if stream > 0 else None)
     run_eval(data, shots, seeds, method, settings_from_options(settings_options), json_path, feedback,
              echo=typer.echo, stream=options)
 

@@ -116,3 +116,18 @@ def test_eval_stream_rows_in_json(data_root, tmp_path) -> None:
         assert 0.0 <= row[f"{key}_before"] <= 1.0 and 0.0 <= row[key] <= 1.0
     assert document["drift"][0]["changed_frames"] == 15
     assert any("false reject" in block for block in printed)
+
+
+def test_stream_learning_config_errors_name_the_key() -> None:
+    from inspectd.config import ConfigError, parse_config
+
+    camera = [{"name": "cam1", "source": {"uri": "line.mp4"}, "product": "line"}]
+    base = {"products": {"line": {"banks_dir": "/tmp/banks"}}, "cameras": camera}
+    assert parse_config(base).products["line"].stream_learning.enabled is False  # off by default
+    for section, expected in (({"defect_share": 0.7}, "products.line.stream_learning.defect_share"),
+                              ({"drift": {"window": 2}}, "products.line.stream_learning.drift.window"),
+                              ({"sample_frames": 10, "min_frames": 20}, "min_frames (20) must not exceed"),
+                              ({"enabeld": True}, "products.line.stream_learning.enabeld: unknown key")):
+        with pytest.raises(ConfigError) as error:
+            parse_config({**base, "products": {"line": {"banks_dir": "/tmp/banks", "stream_learning": section}}})
+        assert expected in str(error.value), str(error.value)

@@ -34,6 +34,8 @@ class StreamLearningConfig:
                                       "nearer than this share of the patch's distance to the bank")
     defect_share: float = setting(0.05, minimum=0.0, maximum=0.5, doc="the largest share of defective parts the "
                                   "line is assumed to make; the threshold rule stays sound up to it")
+    target_false_reject: float = setting(0.05, minimum=0.0, maximum=0.5, doc="share of good parts the learned "
+                                         "threshold aims to reject")
     max_threshold_change: float = setting(1.5, minimum=1.0, doc="a candidate whose threshold moves by more than "
                                           "this factor either way is refused")
     max_admitted_share: float = setting(1.0, minimum=0.0, maximum=4.0, doc="admitted stream rows at most this share "

@@ -220,7 +220,8 @@ class ProductLearner:
     def rule(self) -> StreamRule:
         s = self.settings
         return StreamRule(min_recurrence=s.min_recurrence, recurrence_ratio=s.recurrence_ratio,
-                          defect_share=s.defect_share, max_threshold_change=s.max_threshold_change,
+                          defect_share=s.defect_share, target_false_reject=s.target_false_reject,
+                          max_threshold_change=s.max_threshold_change,
                           max_admitted_share=s.max_admitted_share)
 
     def _base_bank(self, detector: Detector):

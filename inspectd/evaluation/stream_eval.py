@@ -224,7 +224,8 @@ def drift_table(rows: list[DriftRow]) -> str:
 
 
 def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], settings, frames: int, defect_rate: float,
-                    systematic: float | None, drift: bool, echo=print) -> tuple[list[StreamEvalResult], list[DriftRow]]:
+                    systematic: float | None, drift: bool, echo=print, rule: StreamRule = StreamRule()
+                    ) -> tuple[list[StreamEvalResult], list[DriftRow]]:
     """Every category, shot count and seed (the stream at ``defect_rate``, then with ``systematic`` the
     systematic-defect stream, then with ``drift`` the drift watch, all on one fitted bank); progress and the
     tables through ``echo``."""
@@ -238,7 +239,7 @@ def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], setting
             for seed in seeds:
                 bank, pool = fit_seed(run, shot_count, seed)
                 for share in streams:
-                    result = stream_result(run, bank, pool, shot_count, seed, frames, defect_rate, StreamRule(), share)
+                    result = stream_result(run, bank, pool, shot_count, seed, frames, defect_rate, rule, share)
                     results.append(result)
                     echo(f"stream {result.category} K={shot_count} seed={seed} systematic={share}: false reject "
                          f"{result.false_reject_rate_before:.3f} -> {result.false_reject_rate:.3f}, escape "
