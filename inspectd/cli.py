@@ -73,19 +73,26 @@ def eval_command(
     json_path: Path | None = typer.Option(None, "--json", help="write per-run results as JSON"),
     settings_options: list[str] = typer.Option([], "--set", help=SET_HELP),
     feedback: bool = typer.Option(False, "--feedback", help="also rates after 1, 2, 4 simulated operator corrections"),
+    stream: int = typer.Option(0, "--stream", help="N unlabeled stream frames learnt from (rates before and after)"),
+    defect_rate: float = typer.Option(0.05, "--defect-rate", help="share of defectives in the --stream frames"),
+    systematic: float | None = typer.Option(None, "--systematic", help="share of --stream frames carrying one defect type"),
+    drift: bool = typer.Option(False, "--drift", help="with --stream: the drift watch on it, darkened 20 %% halfway"),
+    stream_rule: list[str] = typer.Option([], "--stream-rule", help="with --stream: a StreamRule field as KEY=VALUE"),
 ) -> None:
     """K-shot evaluation on real images (METHOD.md section 6): AUROC, rates at the calibrated threshold, timings."""
-    from inspectd.evaluation.command import run_eval, settings_from_options
+    from inspectd.evaluation.command import StreamOptions, run_eval, settings_from_options, stream_rule_from_options
     from inspectd.evaluation.dataset import check_category
 
     try:
         for data_dir in data:
             check_category(data_dir)
         settings = settings_from_options(settings_options)
+        options = (StreamOptions(stream, defect_rate, systematic, drift, stream_rule_from_options(stream_rule))
+                   if stream > 0 else None)
     except ValueError as error:
         typer.echo(f"eval: {error}", err=True)
         raise typer.Exit(2) from None
-    run_eval(data, shots, seeds, method, settings, json_path, feedback, echo=typer.echo)
+    run_eval(data, shots, seeds, method, settings, json_path, feedback, echo=typer.echo, stream=options)
 
 
 @app.command("bench")

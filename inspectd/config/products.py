@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from inspectd.config.schema import setting
+from inspectd.config.stream_learning import StreamLearningConfig
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,4 @@ class ProductConfig:
     reload_poll_s: float = setting(2.0, minimum=0.1, doc="how often banks_dir is checked for a new version")
     detector: dict[str, Any] = setting(default_factory=dict, doc="detector settings `inspectd refit --config` fits "
                                        "with, e.g. {input_size: 320, augmentations: {rotations: 1, hflip: true}}")
+    stream_learning: StreamLearningConfig = setting(default_factory=StreamLearningConfig)

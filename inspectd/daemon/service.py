@@ -33,6 +33,7 @@ from inspectd.daemon.mqtt import MqttConnection
 from inspectd.daemon.queues import FrameQueue
 from inspectd.daemon.router import Router
 from inspectd.daemon.states import SourceStates
+from inspectd.daemon.stream_learning import StreamLearning
 from inspectd.daemon.topics import Topics
 from inspectd.daemon.trigger import TriggerLatch
 from inspectd.daemon.workers import ProductWorker
@@ -59,8 +60,11 @@ class Daemon:
         self.dispatcher = ResultDispatcher(self._build_sinks(), config.products, self.metrics, self.log)
         queues = {name: FrameQueue(settings.queue_size) for name, settings in config.products.items()}
         self.router = Router(queues, self.states, self.dispatcher.submit, self.metrics, self.log)
+        self.stream_learning = StreamLearning(config, self.topics, self.banks, self.watcher, self.metrics,
+                                              self._publish_event, self.log)
         self.workers = [ProductWorker(name, self.banks[name], queues[name], settings.max_batch,
-                                      self.dispatcher.submit, self.metrics, self.log)
+                                      self.dispatcher.submit, self.metrics, self.log,
+                                      self.stream_learning.observer(name))
                         for name, settings in config.products.items()]
         self.commands = CommandHandler(config.commands, self.topics, self.states, self.watcher,
                                        set(config.products), set(initial_products), self._publish_event, self.log)
@@ -78,12 +82,14 @@ class Daemon:
         self.watcher.load_initial()
         self.watcher.start()
         self.dispatcher.start()
+        self.stream_learning.start()
         for worker in self.workers:
             worker.start()
         self.states.publish_all()
         if self.mqtt is not None:
             self.commands.subscribe(self.mqtt)
             self.feedback.subscribe(self.mqtt)
+            self.stream_learning.subscribe(self.mqtt)
         self.sources = [self._start_camera(c) for c in self.config.cameras]
         self.sources += [self._start_mqtt_input(i) for i in self.config.mqtt_inputs]
         if self.mqtt is not None:  # last: parts kept in our session arrive the moment we connect
@@ -106,6 +112,7 @@ class Daemon:
         drain_deadline = time.monotonic() + self.config.shutdown_drain_s
         for worker in self.workers:
             worker.join(max(0.0, drain_deadline - time.monotonic()))
+        self.stream_learning.stop()
         self.watcher.stop()
         self.dispatcher.stop()
         self.dispatcher.close_sinks()

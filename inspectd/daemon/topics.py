@@ -43,6 +43,15 @@ class Topics:
         """Filter matching every product's operator-feedback topic."""
         return f"{self.prefix}/+/feedback/set"
 
+    @property
+    def drift_ack_commands(self) -> str:
+        """Filter matching every product's drift-acknowledgement topic (stream learning)."""
+        return f"{self.prefix}/+/drift/ack"
+
+    def product_of_drift_ack(self, topic: str) -> str | None:
+        """The product level of a ``<prefix>/<product>/drift/ack`` topic, else None."""
+        return self._command_level(topic, "/drift/ack")
+
     def source_of_command(self, topic: str) -> str | None:
         """The source level of a ``<prefix>/<source>/product/set`` topic, else None."""
         return self._command_level(topic, "/product/set")

@@ -37,16 +37,18 @@ class NotInspected:
 
 
 Outcome = Inspected | NotInspected
+Observer = Callable[[Frame, Inspection, str], None]  # sees every inspected frame (daemon/stream_learning.py)
 
 
 class ProductWorker:
     def __init__(self, product: str, bank: ProductBank, queue: FrameQueue, max_batch: int,
-                 deliver: Callable[[Outcome], None], metrics: DaemonMetrics, log) -> None:
+                 deliver: Callable[[Outcome], None], metrics: DaemonMetrics, log, observe: Observer | None = None) -> None:
         self.product = product
         self.queue = queue
         self._bank = bank
         self._max_batch = max_batch
         self._deliver = deliver
+        self._observe = observe
         self._metrics = metrics
         self._log = log.bind(product=product)
         self._thread = threading.Thread(target=self._run, name=f"worker-{product}", daemon=True)
@@ -88,3 +90,5 @@ class ProductWorker:
         for frame, inspection in zip(batch, inspections):
             waited_s = started - frame.info.received_monotonic - frame.info.decode_ms / 1000.0
             self._deliver(Inspected(frame, inspection, version, max(0.0, waited_s) * 1000.0, len(batch)))
+            if self._observe is not None:
+                self._observe(frame, inspection, version)

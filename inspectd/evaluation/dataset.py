@@ -18,6 +18,7 @@ class Category:
     test_images: list[np.ndarray]
     test_labels: np.ndarray  # 1 = defective
     test_masks: list[np.ndarray] | None  # uint8 0/1 per test image (zeros for goods); None without masks
+    test_types: list[str] | None = None  # each test image's folder under test/ ("good" or the defect type)
 
 
 def check_category(root: Path) -> None:
@@ -35,16 +36,17 @@ def load_category(root: Path) -> Category:
     root = Path(root)
     train_files = image_files(root / "train" / "good")
     has_masks = (root / "ground_truth").is_dir()
-    images, labels, masks = [], [], []
+    images, labels, masks, types = [], [], [], []
     for defect_dir in sorted(p for p in (root / "test").iterdir() if p.is_dir()):
         for path in image_files(defect_dir):
             image = read_rgb(path)
             images.append(image)
             labels.append(0 if defect_dir.name == "good" else 1)
+            types.append(defect_dir.name)
             if has_masks:
                 masks.append(_mask_for(root, defect_dir.name, path, image.shape[:2]))
     return Category(name=f"{root.parent.name}/{root.name}", train_files=train_files, test_images=images,
-                    test_labels=np.array(labels), test_masks=masks if has_masks else None)
+                    test_labels=np.array(labels), test_masks=masks if has_masks else None, test_types=types)
 
 
 def _mask_for(root: Path, defect: str, image_path: Path, shape: tuple[int, int]) -> np.ndarray:

@@ -46,9 +46,12 @@ def table(results: list[EvalResult]) -> str:
     return "\n".join(lines)
 
 
-def write_json(results: list[EvalResult], path: Path, feedback: list = ()) -> None:
-    """``{"results": [...]}``, plus ``"feedback": [...]`` rows when feedback was simulated."""
+def write_json(results: list[EvalResult], path: Path, feedback: list = (), drift: list = ()) -> None:
+    """``{"results": [...]}``, plus ``"feedback": [...]`` rows when feedback was simulated and ``"drift": [...]``
+    rows when the drift watch was."""
     document = {"results": [asdict(r) for r in results]}
     if feedback:
         document["feedback"] = [asdict(row) for row in feedback]
+    if drift:
+        document["drift"] = [asdict(row) for row in drift]
     Path(path).write_text(json.dumps(document, indent=1))

@@ -1,0 +1,260 @@
+"""Simulated stream learning (issue 24): ``inspectd eval --stream N --defect-rate P [--systematic S] [--drift]``.
+
+Per category and seed: the K-shot bank, then a stream of N unlabeled frames (train/good images not drawn as
+golden, plus test defectives at share P; with ``--systematic S`` a share S of the frames are test defectives of
+the category's most common defect type instead), which the serving bank inspects and stream learning fits a
+candidate from (detector/stream_learning.py). Every test image not used in the stream is scored by the bank
+before and after; a refused candidate leaves the bank as it was. Runs with pose alignment off, as the feedback
+simulation does (cached whole-frame features).
+
+``--drift``: the same stream through the drift watch (detector/drift.py), its first half the reference and its
+second half darkened by 20 % (and, for false alarms, left as it was).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inspectd.detector.augment import brighten
+from inspectd.detector.bank import Bank
+from inspectd.detector.detector import Detector
+from inspectd.detector.drift import DriftRule, DriftWatch
+from inspectd.detector.embedder import embed
+from inspectd.detector.scoring import rejected
+from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet
+from inspectd.detector.stream_learning import StreamRule, StreamSample, fit_stream_candidate
+from inspectd.evaluation.feedback_eval import FeedbackRun, fit_seed
+from inspectd.evaluation.harness import EvalResult
+from inspectd.evaluation.metrics import auroc
+
+DRIFT_GAIN = 0.8  # -20 % brightness
+DARKENED = AugmentationSet(rotations=1, gains=(DRIFT_GAIN,))  # a frame, then its darkened copy
+
+
+@dataclass
+class StreamEvalResult(EvalResult):
+    """Rates after the stream (the EvalResult fields) and before it (``*_before``), on the same test images."""
+    stream_frames: int = 0
+    defect_rate: float = 0.0  # share of the stream that was defective (as drawn)
+    image_auroc_before: float = 0.0
+    false_reject_rate_before: float = 0.0
+    escape_rate_before: float = 0.0
+    threshold_before: float = 0.0
+    threshold: float = 0.0
+    admitted_rows: int = 0
+    candidate_accepted: bool = False
+    refused_because: list[str] = field(default_factory=list)
+    systematic_type: str | None = None  # the defect type a systematic stream carried
+    type_escape_rate_before: float | None = None  # that type's escape rate on its images not in the stream
+    type_escape_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    category: str
+    seed: int
+    reference_frames: int
+    changed_frames: int
+    fired_after: int | None  # frames after the brightness change when the watch fired (None: never)
+    statistic: str | None
+    false_alarm_after: int | None  # frames into the unchanged second half when it fired (None: never)
+
+
+@dataclass(frozen=True)
+class Stream:
+    goods: list  # train/good paths
+    defects: np.ndarray  # test image indices
+    order: np.ndarray  # frame order over goods then defects
+    systematic_type: str | None
+
+
+def draw_stream(run: FeedbackRun, pool: list, frames: int, defect_rate: float, seed: int,
+                systematic: float | None) -> Stream:
+    """The frames of one stream (seeded): defectives from the test set, the rest from the unused train goods."""
+    rng = np.random.RandomState(seed)
+    labels, types = run.category.test_labels, run.category.test_types
+    defective = np.flatnonzero(labels == 1)
+    kind = None
+    if systematic:
+        kind = Counter(types[i] for i in defective).most_common(1)[0][0]
+        of_kind = np.array([i for i in defective if types[i] == kind])
+        count = min(int(round(systematic * frames)), len(of_kind) // 2)  # half the type stays for scoring
+        chosen = rng.choice(of_kind, count, replace=False)
+    else:
+        chosen = rng.choice(defective, int(round(defect_rate * frames)), replace=False)
+    goods = [pool[i] for i in rng.permutation(len(pool))[:frames - len(chosen)]]
+    return Stream(goods, chosen, rng.permutation(len(goods) + len(chosen)), kind)
+
+
+def stream_features(run: FeedbackRun, stream: Stream) -> np.ndarray:
+    goods = [embed(run.cache.golden(path, NO_AUGMENTATION)[0], run.settings.embedder) for path in stream.goods]
+    return np.concatenate(goods + [run.test_features[stream.defects]])[stream.order]
+
+
+def _verdicts(bank: Bank, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rejected) of embedded features under ``bank``, presence check included."""
+    detector = Detector(bank)
+    scores, _ = detector.score_maps(features, {})
+    return scores, rejected(scores, bank.threshold, detector.part_missing(features))
+
+
+def stream_result(run: FeedbackRun, bank: Bank, pool: list, shots: int, seed: int, frames: int, defect_rate: float,
+                  rule: StreamRule, systematic: float | None = None) -> StreamEvalResult:
+    """One stream learnt by ``bank`` (fitted on the seed's goldens; ``pool``: the train goods not drawn)."""
+    stream = draw_stream(run, pool, frames, defect_rate, seed, systematic)
+    features = stream_features(run, stream)
+    _, failed = _verdicts(bank, features)
+    ids = [str(p.name) for p in stream.goods] + [f"test-{i}" for i in stream.defects]
+    started = time.perf_counter()
+    candidate = fit_stream_candidate(bank, StreamSample(features, [ids[i] for i in stream.order], ~failed), rule)
+    fit_seconds = time.perf_counter() - started
+    after = candidate.bank if candidate.accepted else bank
+    scored = np.ones(len(run.category.test_labels), bool)
+    scored[stream.defects] = False  # the stream's defectives are not scored
+    labels = run.category.test_labels[scored]
+    started = time.perf_counter()
+    (scores_before, rejected_before), (scores_after, rejected_after) = (
+        _verdicts(b, run.test_features[scored]) for b in (bank, after))
+    ms_per_image = (time.perf_counter() - started) * 1000.0 / (2 * len(labels))  # two banks scored
+    result = StreamEvalResult(
+        category=run.category.name, method="graphcore+stream", shots=shots, seed=seed,
+        image_auroc=auroc(scores_after, labels), pixel_auroc=None,
+        false_reject_rate=float(rejected_after[labels == 0].mean()), escape_rate=float((~rejected_after)[labels == 1].mean()),
+        fit_seconds=fit_seconds, ms_per_image=ms_per_image,
+        stream_frames=len(stream.order), defect_rate=len(stream.defects) / len(stream.order),
+        image_auroc_before=auroc(scores_before, labels),
+        false_reject_rate_before=float(rejected_before[labels == 0].mean()),
+        escape_rate_before=float((~rejected_before)[labels == 1].mean()),
+        threshold_before=bank.threshold, threshold=after.threshold, admitted_rows=candidate.admitted_rows,
+        candidate_accepted=candidate.accepted, refused_because=candidate.problems,
+        systematic_type=stream.systematic_type)
+    if stream.systematic_type is not None:
+        of_kind = np.array(run.category.test_types)[scored] == stream.systematic_type
+        result.type_escape_rate_before = float((~rejected_before)[of_kind].mean())
+        result.type_escape_rate = float((~rejected_after)[of_kind].mean())
+    return result
+
+
+def _frame_statistics(detector: Detector, features: np.ndarray, frames: list[np.ndarray]) -> np.ndarray:
+    """[N, 3]: image score, anomaly-map mean and mean pixel value of each frame, as the drift watch takes them."""
+    scores, maps = detector.score_maps(features, {})
+    return np.stack([scores, maps.mean(axis=(1, 2)), [frame.mean() for frame in frames]], axis=1)
+
+
+def _darkened_features(run: FeedbackRun, detector: Detector, stream: Stream) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Features and input frames of the stream's frames darkened by ``DRIFT_GAIN``, in stream order."""
+    goods = [embed(run.cache.golden(path, DARKENED)[0][1:], run.settings.embedder) for path in stream.goods]
+    frames = [brighten(run.cache.golden_frame(path), DRIFT_GAIN) for path in stream.goods]
+    test_frames = run.cache.test_frames(run.category.test_images)
+    for index in stream.defects:
+        frame = brighten(test_frames[index], DRIFT_GAIN)
+        goods.append(detector.embedded_features([frame], {}))
+        frames.append(frame)
+    return np.concatenate(goods)[stream.order], [frames[i] for i in stream.order]
+
+
+def drift_row(run: FeedbackRun, bank: Bank, pool: list, seed: int, frames: int, defect_rate: float,
+              rule: DriftRule) -> DriftRow:
+    """The drift watch over the stream: reference = its first half; then the second half darkened, and as is."""
+    stream = draw_stream(run, pool, frames, defect_rate, seed, None)
+    detector = Detector(bank)
+    test_frames = run.cache.test_frames(run.category.test_images)
+    plain = [run.cache.golden_frame(path) for path in stream.goods] + [test_frames[i] for i in stream.defects]
+    normal = _frame_statistics(detector, stream_features(run, stream), [plain[i] for i in stream.order])
+    darkened = _frame_statistics(detector, *_darkened_features(run, detector, stream))
+    half = len(normal) // 2
+    fired = {}
+    for name, later in (("changed", darkened[half:]), ("unchanged", normal[half:])):
+        watch = DriftWatch(DriftRule(half, rule.window, rule.min_window, rule.alpha))
+        for values in normal[:half]:
+            watch.observe(*values)
+        fired[name] = (None, None)
+        for count, values in enumerate(later, start=1):
+            if (alarm := watch.observe(*values)) is not None:
+                fired[name] = (count, alarm.statistic)
+                break
+    return DriftRow(run.category.name, seed, half, len(normal) - half, fired["changed"][0], fired["changed"][1],
+                    fired["unchanged"][0])
+
+
+def stream_table(results: list[StreamEvalResult]) -> str:
+    """Mean over seeds per category: before -> after the stream."""
+    lines = ["| category | seeds | stream (defective) | image AUROC | false reject | escape | threshold x | "
+             "admitted rows | accepted |", "|---|---|---|---|---|---|---|---|---|"]
+    groups: dict[str, list[StreamEvalResult]] = {}
+    for result in results:
+        groups.setdefault(result.category, []).append(result)
+    means = []
+    for category, runs in list(groups.items()) + [("**mean**", results)]:
+        row = {key: float(np.mean([getattr(r, key) for r in runs])) for key in (
+            "image_auroc_before", "image_auroc", "false_reject_rate_before", "false_reject_rate", "escape_rate_before",
+            "escape_rate", "stream_frames", "defect_rate", "admitted_rows")}
+        ratio = float(np.mean([r.threshold / r.threshold_before for r in runs]))
+        seeds = ",".join(str(r.seed) for r in runs) if category != "**mean**" else ""
+        lines.append(f"| {category} | {seeds} | {row['stream_frames']:.0f} ({row['defect_rate']:.2f}) | "
+                     f"{row['image_auroc_before']:.3f} -> {row['image_auroc']:.3f} | "
+                     f"{row['false_reject_rate_before']:.3f} -> {row['false_reject_rate']:.3f} | "
+                     f"{row['escape_rate_before']:.3f} -> {row['escape_rate']:.3f} | {ratio:.2f} | "
+                     f"{row['admitted_rows']:.0f} | {sum(r.candidate_accepted for r in runs)}/{len(runs)} |")
+        means.append(row)
+    systematic = [r for r in results if r.systematic_type is not None]
+    if systematic:
+        lines += ["", "| category | seeds | systematic type | its escape before -> after |", "|---|---|---|---|"]
+        for category, runs in groups.items():
+            lines.append(f"| {category} | {','.join(str(r.seed) for r in runs)} | {runs[0].systematic_type} | "
+                         f"{np.mean([r.type_escape_rate_before for r in runs]):.3f} -> "
+                         f"{np.mean([r.type_escape_rate for r in runs]):.3f} |")
+        lines.append(f"| **mean** | | | {np.mean([r.type_escape_rate_before for r in systematic]):.3f} -> "
+                     f"{np.mean([r.type_escape_rate for r in systematic]):.3f} |")
+    return "\n".join(lines)
+
+
+def drift_table(rows: list[DriftRow]) -> str:
+    lines = ["| category | seed | reference frames | darkened frames | fired after | statistic | false alarm |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row.category} | {row.seed} | {row.reference_frames} | {row.changed_frames} | "
+                     f"{row.fired_after if row.fired_after is not None else 'never'} | {row.statistic or '-'} | "
+                     f"{'after ' + str(row.false_alarm_after) if row.false_alarm_after is not None else 'none'} |")
+    return "\n".join(lines)
+
+
+def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], settings, frames: int, defect_rate: float,
+                    systematic: float | None, drift: bool, echo=print, rule: StreamRule = StreamRule()
+                    ) -> tuple[list[StreamEvalResult], list[DriftRow]]:
+    """Every category, shot count and seed (the stream at ``defect_rate``, then with ``systematic`` the
+    systematic-defect stream, then with ``drift`` the drift watch, all on one fitted bank); progress and the
+    tables through ``echo``."""
+    from inspectd.evaluation.feedback_eval import prepare_run
+
+    results, drifts = [], []
+    streams = [None] + ([systematic] if systematic else [])
+    for data_dir in data_dirs:
+        run = prepare_run(data_dir, settings)
+        for shot_count in shots:
+            for seed in seeds:
+                bank, pool = fit_seed(run, shot_count, seed)
+                for share in streams:
+                    result = stream_result(run, bank, pool, shot_count, seed, frames, defect_rate, rule, share)
+                    results.append(result)
+                    echo(f"stream {result.category} K={shot_count} seed={seed} systematic={share}: false reject "
+                         f"{result.false_reject_rate_before:.3f} -> {result.false_reject_rate:.3f}, escape "
+                         f"{result.escape_rate_before:.3f} -> {result.escape_rate:.3f}, AUROC "
+                         f"{result.image_auroc_before:.3f} -> {result.image_auroc:.3f}, type escape "
+                         f"{result.type_escape_rate_before} -> {result.type_escape_rate}"
+                         + ("" if result.candidate_accepted else f" (refused: {'; '.join(result.refused_because)})"))
+                if drift:
+                    row = drift_row(run, bank, pool, seed, frames, defect_rate, DriftRule())
+                    echo(f"drift {row.category} seed={seed}: fired after {row.fired_after}, false alarm after "
+                         f"{row.false_alarm_after}")
+                    drifts.append(row)
+    echo(stream_table([r for r in results if r.systematic_type is None]))
+    if systematic:
+        echo(stream_table([r for r in results if r.systematic_type is not None]))
+    if drifts:
+        echo(drift_table(drifts))
+    return results, drifts
