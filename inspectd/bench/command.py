@@ -9,8 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-import cv2
-import faiss
 import numpy as np
 import torch
 
@@ -27,25 +25,26 @@ from inspectd.detector.bank import Bank, BankStore
 from inspectd.detector.detector import Detector
 from inspectd.detector.fit import fit_bank
 from inspectd.detector.settings import DetectorSettings
+from inspectd.threads import cooperate
 
 Section = tuple[str, list[Row]]
 MODEL_STAGES = ("backbone", "embed", "search", "postprocess", "outline", "presence")
 
 
 def run_bench(images: Path, shots: int, batch: int, settings: DetectorSettings, frame_count: int,
-              bank_count: int, threads: int, echo: Callable[[str], None] = print) -> list[Section]:
+              bank_count: int, threads: int | None, echo: Callable[[str], None] = print) -> list[Section]:
     """Measure ``settings`` (the fast path) against the reference, and anomalib's PatchCore when it is
     installed; print and return the table's sections.
 
-    torch, faiss and OpenCV use ``threads`` threads on every path.
+    torch, faiss and OpenCV use ``threads`` threads on every path (None: inspectd's default, threads.py).
     """
-    set_threads(threads)
+    threads = cooperate(threads)
     size = settings.input_size
     data = load_bench_data(images, shots, frame_count)
     echo(f"cpu: {cpu_summary()}; load average {os.getloadavg()[0]:.1f} at start "
          f"(wall times include waiting for the CPU; CPU-time rows do not)")
     backbone_run = "frozen oneDNN graph" if settings.precision == "float32" else "eager under autocast"
-    echo(f"data: {images} ({shots}-shot bank, {frame_count} frames), {size} px, batch {batch}; "
+    echo(f"data: {images} ({shots}-shot bank, {frame_count} frames), {size} px, batch {batch}, {threads} thread(s); "
          f"fast = {settings.precision} ({backbone_run}, channels-last, BN folded), search {settings.search}, "
          f"batched; reference = float32 eager NCHW, exact faiss search, unbatched (the baseline column)")
     reference_backbone = NchwBackbone(settings)
@@ -190,13 +189,6 @@ def bench_settings(size: int | None, precision: str | None, rotations: int | Non
     changes = {"input_size": size, "precision": precision, "pose": pose,
                "augmentations": None if rotations is None else replace(defaults.augmentations, rotations=rotations)}
     return replace(defaults, **{key: value for key, value in changes.items() if value is not None})
-
-
-def set_threads(threads: int) -> None:
-    """One intra-op thread count for torch, faiss (OpenMP) and OpenCV."""
-    torch.set_num_threads(threads)
-    faiss.omp_set_num_threads(threads)
-    cv2.setNumThreads(threads)
 
 
 def _seconds(work: Callable[[], object]) -> tuple[float, float]:
