@@ -16,8 +16,16 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
+def main(ctx: typer.Context) -> None:
     """inspectd: streaming few-shot anomaly detection for production lines."""
+    if ctx.invoked_subcommand != "check-config":  # before torch and faiss load: inspectd/threads.py
+        from inspectd.threads import cooperate
+
+        try:
+            cooperate()
+        except ValueError as error:
+            typer.echo(f"inspectd: {error}", err=True)
+            raise typer.Exit(2) from None
 
 
 @app.command("run")
@@ -104,7 +112,8 @@ def bench(
     size: int | None = typer.Option(None, "--size", help="input size in pixels (default: the detector's)"),
     frames: int = typer.Option(64, "--frames", help="frames timed per measurement"),
     banks: int = typer.Option(10, "--banks", help="product banks loaded for the memory figure"),
-    threads: int = typer.Option(1, "--threads", help="intra-op threads (torch, faiss, OpenCV) for both paths"),
+    threads: int | None = typer.Option(None, "--threads", help="intra-op threads (torch, faiss, OpenCV) for all paths "
+                                       "(default: inspectd's, INSPECTD_THREADS or half the CPUs)"),
     precision: str | None = typer.Option(None, "--precision", help="fast path: float32 | bfloat16 (default: the detector's)"),
     rotations: int | None = typer.Option(None, "--rotations", help="rotated copies per golden (default: the detector's)"),
     pose: str | None = typer.Option(None, "--pose", help="auto | off: pose-align long parts (default: the detector's)"),

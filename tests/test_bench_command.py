@@ -40,6 +40,7 @@ def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
         assert "anomalib: not installed" in result.output
     else:
         assert f"[anomalib {version} PatchCore, same backbone and bank, batch 1" in result.output
+        assert f"[anomalib {version} PatchCore, same backbone, its plain 224 px setting, batch 1" in result.output
         assert "  p50 model (backbone..presence) " in result.output
 
 

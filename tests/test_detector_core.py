@@ -93,3 +93,26 @@ def test_defect_boxes_scale_from_the_map_to_the_frame() -> None:
     regions = defect_regions(anomaly_map, 1.0, (400, 100))  # frame 10x taller, 5x wider
     assert [(r.x, r.y, r.width, r.height, r.peak_score) for r in regions] == [
         (95, 300, 5, 10, 3.0), (20, 100, 10, 50, 2.0)]
+
+
+def test_coreset_picks_the_rows_of_the_step_by_step_greedy(bottle, monkeypatch) -> None:
+    """farthest_first measures only candidate rows between full passes; it must choose the rows the plain greedy
+    (every row measured against each new centre) chooses, on real patch features over many passes."""
+    import torch
+
+    from inspectd.detector import coreset
+    from inspectd.detector.fit import image_featurizer
+    from inspectd.detector.backbone import get_backbone
+    from inspectd.detector.features import resize_to
+
+    monkeypatch.setattr(coreset, "CANDIDATES", 64)
+    frame = resize_to(read_rgb(bottle.train_files[0]), (224, 224))
+    rows = image_featurizer([frame], FAST, get_backbone(FAST.backbone))(0, FAST.augmentations)
+    points = torch.from_numpy(rows.reshape(-1, rows.shape[-1])[:, :128].copy())
+    chosen = coreset.farthest_first(points, 0, 300)
+    plain, nearest = [0], torch.full((len(points),), float("inf"))
+    for _ in range(299):
+        torch.minimum(nearest, ((points - points[plain[-1]]) ** 2).sum(1), out=nearest)
+        plain.append(int(torch.argmax(nearest)))
+    assert len(set(chosen.tolist())) == 300
+    assert set(chosen.tolist()) == set(plain)

@@ -10,7 +10,8 @@ as they are. Frames are decoded and normalised by inspectd's code, then scored b
 ``forward`` (feature extraction, exact ``torch.matmul`` nearest neighbour, its 9-neighbour re-weighted
 image score, its map: nearest-neighbour upsampling and a 33 x 33 Gaussian, sigma 4); its score and map
 then go through inspectd's defect regions (found on the input-size map, scaled to the frame), so the
-end-to-end figures differ only in the model.
+end-to-end figures differ only in the model. The bench runs it twice: on the fast path's bank (the same search
+at the same input), and on a bank of its own plain setting (``plain_settings``: what a user of anomalib gets).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -27,10 +29,20 @@ from inspectd.bench.reference import NchwBackbone
 from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.features import compress_magnitude, resize_to, to_batch
+from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd_plugins.backbones.efficientnet_lite import EfficientNetLite0, feature_blocks, scaled_stages
 
 # Lite0's stride-8 and stride-16 stages as FX node names of the plugin's ``net`` (the bench's only backbone).
 LAYERS = tuple(f"_blocks.{block}" for block in feature_blocks(scaled_stages(EfficientNetLite0.width, EfficientNetLite0.depth)))
+
+
+def plain_settings() -> DetectorSettings:
+    """anomalib's PatchCore as a user gets it, on inspectd's backbone: a square 224 px input, the goldens
+    alone (no rotated or brightened copies), raw patch vectors (no length compression), a 10 % coreset (its
+    ``coreset_sampling_ratio``), no outline, pose alignment or presence check."""
+    defaults = DetectorSettings()
+    return replace(defaults, input_size=224, keep_aspect=False, feature_norm_power=0.0, coreset=0.1,
+                   augmentations=AugmentationSet(rotations=1, gains=()), part_outline="off", pose="off")
 
 
 def anomalib_version() -> str | None:
@@ -98,7 +110,8 @@ def patch_score_difference(fast: Detector, baseline: AnomalibPatchcore, images: 
     """Largest difference between the fast path's and anomalib's patch distances, over the largest distance:
     near 0 (the fast search is exact up to near-ties) shows anomalib searched the same features in the same bank."""
     timings: dict[str, float] = {}
-    ours = fast.index.patch_scores(fast.embedded_features(images, timings))
-    baseline.score_maps(baseline.embedded_features(images, timings), timings)
+    inputs = fast.input_frames(images)  # both paths take frames at the bank's input shape, as inspect() gives them
+    ours = fast.index.patch_scores(fast.embedded_features(inputs, timings))
+    baseline.score_maps(baseline.embedded_features(inputs, timings), timings)
     theirs = baseline.patch_scores[:, 0].numpy()
     return float(np.abs(ours - theirs).max() / np.abs(ours).max())
