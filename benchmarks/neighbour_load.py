@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("INSPECTD_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 BOTTLE = DATA / "mvtec_ad" / "bottle"
 POLICIES = ("cooperative", "library-defaults")
 WORKLOADS = ("refit", "p50")

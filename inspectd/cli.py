@@ -18,7 +18,7 @@ app = typer.Typer(
 @app.callback()
 def main(ctx: typer.Context) -> None:
     """inspectd: streaming few-shot anomaly detection for production lines."""
-    if ctx.invoked_subcommand != "check-config":  # before torch and faiss load: inspectd/threads.py
+    if ctx.invoked_subcommand not in (None, "check-config"):  # before torch and faiss load: inspectd/threads.py
         from inspectd.threads import cooperate
 
         try:

@@ -35,12 +35,18 @@ def greedy_coreset(features: np.ndarray, target: float | int, seed: int) -> np.n
     if size == count:
         return np.arange(count)
     rng = np.random.default_rng(seed)
+    projected = projected_rows(features, rng)
+    with torch.inference_mode():
+        return farthest_first(projected, int(rng.integers(count)), size)
+
+
+def projected_rows(features: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """``features`` as float32 rows, after a random Gaussian projection to ``PROJECTION_DIM`` where they have more."""
     projected = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
     if features.shape[1] > PROJECTION_DIM:
         projection = rng.standard_normal((features.shape[1], PROJECTION_DIM)) / np.sqrt(PROJECTION_DIM)
         projected = projected @ torch.from_numpy(projection.astype(np.float32))
-    with torch.inference_mode():
-        return farthest_first(projected.contiguous(), int(rng.integers(count)), size)
+    return projected.contiguous()
 
 
 def farthest_first(points: torch.Tensor, first: int, size: int) -> np.ndarray:
