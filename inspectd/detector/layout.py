@@ -30,14 +30,14 @@ from inspectd.detector.settings import DetectorSettings
 
 REACH = 1  # cells (8 px at the input shape) the structural check looks round each place
 MARGIN = 1.1  # structural hold-out scores are this far inside the threshold
-MIN_GOLDENS = 3
+MIN_GOLDENS = 3  # two goldens can lie alike by chance (module docstring)
 
 
 @dataclass(frozen=True)
 class StructuralCheck:
-    """Each patch of a registered frame against the registered goldens' patches at its place (``REACH``)."""
+    """Each patch of a frame against the goldens' patches at its place (``REACH``)."""
 
-    goldens: np.ndarray  # [K, C, h, w, D]: each registered golden and its brightness-gain copies (Bank.layout_features)
+    goldens: np.ndarray  # [K, C, h, w, D]: each golden and its brightness-gain copies (Bank.layout_features)
     scale: float  # structural distances times this are on the bank's scale
 
     def patch_scores(self, features: np.ndarray) -> np.ndarray:
@@ -74,8 +74,8 @@ def _padded(goldens: torch.Tensor, reach: int) -> torch.Tensor:
 
 def fit_structure(memory: np.ndarray, row_groups: np.ndarray, goldens: np.ndarray, settings: DetectorSettings,
                   shape: tuple[int, int]) -> tuple[float, dict]:
-    """Registered goldens' features [K, C, h, w, D] (K >= 2; ``MemoryFit.layout_features``, each golden's own
-    copy first) -> the threshold with the structural check and the manifest's ``structure`` block.
+    """The goldens' features [K, C, h, w, D] (K >= 2; ``MemoryFit.layout_features``, each golden's own copy
+    first) -> the threshold with the structural check and the manifest's ``structure`` block.
 
     Each golden's own copy against the other goldens' copies gives its hold-out score; ``scale`` puts their
     largest ``MARGIN`` inside the bank's threshold. The threshold is then taken again, as the bank's was, from
