@@ -65,7 +65,7 @@ class Detector:
         # the shape frames are resized to, and maps, outlines and regions are given at: the input shape unless
         # the backbone sees a pose-aligned crop
         self.frame_shape = self.input_shape if self.pose is None else self.pose.frame_shape
-        # Banks of parts not registered to a golden, and those written before the check, have no structural check.
+        # Banks whose goldens do not agree on a layout, and those written before the check, have no structural check.
         structure = bank.manifest.get("structure")
         self.structure = None if structure is None or bank.layout_features is None else StructuralCheck(
             bank.layout_features, structure["scale"])
