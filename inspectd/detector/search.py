@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from inspectd.detector.cluster_search import ClusteredIndex
 from inspectd.detector.scoring import PatchIndex
 
 SHORTLIST = 4
@@ -57,6 +58,8 @@ class ShortlistIndex:
         return np.sqrt(squared).reshape(batch, height, width)
 
 
-def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex:
-    """The index ``DetectorSettings.search`` names: "shortlist" (this module) or "exact" (faiss flat L2)."""
-    return ShortlistIndex(memory) if search == "shortlist" else PatchIndex(memory)
+def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex | ClusteredIndex:
+    """The index ``DetectorSettings.search`` names: "clustered" (cluster_search.py), "shortlist" (this module) or
+    "exact" (faiss flat L2)."""
+    indexes = {"clustered": ClusteredIndex, "shortlist": ShortlistIndex, "exact": PatchIndex}
+    return indexes[search](memory)

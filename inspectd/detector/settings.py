@@ -43,7 +43,7 @@ class EmbedderSettings:
 
 PRECISIONS = ("float32", "bfloat16")
 WHOLE_FRAME = (0.0, 0.0, 1.0, 1.0)
-SEARCHES = ("exact", "shortlist")
+SEARCHES = ("exact", "shortlist", "clustered")
 PART_OUTLINES = ("auto", "off")
 POSES = ("auto", "off")
 LAYOUTS = ("auto", "off")

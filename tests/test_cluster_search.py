@@ -1,0 +1,59 @@
+"""search "clustered" returns the exact nearest-row distance of every patch, on real features of real images.
+
+Exact means: each patch score equals faiss's flat L2 search up to float rounding (1e-4 of the largest), the
+defective test images of bottle included, and patches moved far from every bank row (what an anomalous
+patch looks like to the bounds: every cluster must then be considered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inspectd.detector import Detector, DetectorSettings, fit_bank
+from inspectd.detector.cluster_search import ClusteredIndex
+from inspectd.detector.scoring import PatchIndex
+from inspectd.detector.settings import AugmentationSet
+from inspectd.images import image_files, read_rgb
+
+SETTINGS = replace(DetectorSettings(), input_size=224, augmentations=AugmentationSet(rotations=4), search="exact")
+
+
+@pytest.fixture(scope="module")
+def bank_and_features(data_root: Path) -> tuple[np.ndarray, np.ndarray]:
+    root = data_root / "mvtec_ad" / "bottle"
+    goldens = [read_rgb(path) for path in image_files(root / "train" / "good")[:2]]
+    tests = [read_rgb(path) for folder in sorted((root / "test").iterdir()) for path in image_files(folder)[:3]]
+    bank = fit_bank(goldens, SETTINGS)
+    detector = Detector(bank)
+    return bank.memory, detector.embedded_features(detector.input_frames(tests), {})
+
+
+@pytest.mark.parametrize("clusters", [1, 8, 24])
+def test_clustered_search_matches_exact_search(bank_and_features, clusters: int) -> None:
+    memory, features = bank_and_features
+    exact = PatchIndex(memory).patch_scores(features)
+    clustered = ClusteredIndex(memory, clusters).patch_scores(features)
+    assert np.abs(clustered - exact).max() <= 1e-4 * exact.max()
+
+
+def test_clustered_search_is_exact_for_patches_far_from_the_bank(bank_and_features) -> None:
+    memory, features = bank_and_features
+    spread = float(np.linalg.norm(memory - memory.mean(0), axis=1).max())
+    rng = np.random.default_rng(0)
+    direction = rng.standard_normal(features.shape[-1]).astype(np.float32)
+    far = features[:2] + 2.0 * spread * direction / np.linalg.norm(direction)
+    exact = PatchIndex(memory).patch_scores(far)
+    assert exact.min() > spread  # every patch lies outside the bank's extent
+    assert np.abs(ClusteredIndex(memory, 24).patch_scores(far) - exact).max() <= 1e-4 * exact.max()
+
+
+def test_small_banks_and_the_setting(bank_and_features) -> None:
+    memory, features = bank_and_features
+    for rows in (1, 3):
+        exact = PatchIndex(memory[:rows]).patch_scores(features[:1])
+        assert np.abs(ClusteredIndex(memory[:rows]).patch_scores(features[:1]) - exact).max() <= 1e-4 * exact.max()
+    assert DetectorSettings(search="clustered").search == "clustered"
