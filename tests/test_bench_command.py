@@ -29,9 +29,10 @@ def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
                                       "--batch", "2", "--size", "64", "--frames", "2", "--banks", "2"])
     assert result.exit_code == 0, result.output
     for heading in ("cpu:", "[stages, batch 1", "[end to end, batch 1]",
-                    "[sustained, fast in batches of 2]", "[refit,", "[memory, 2 product banks", "[floor: backbone"):
+                    "[sustained, fast in batches of 2]", "[refit,", "[search alone, batch 1", "[memory, 2 product banks", "[floor: backbone"):
         assert heading in result.output, heading
-    for label in (*STAGES, "p50 per frame", "p99 per frame", "frames per second", "1 golden", "8 golden",
+    for label in (*STAGES, "p50 per frame", "p99 per frame", "frames per second", "1 golden", "4 golden", "8 golden",
+                  "clustered search", "shortlist search", "patches equal to exact",
                   "p50 CPU time per frame", "frames per CPU second", "RSS per product bank",
                   "matmul rate bf16 | fp32", "backbone at that rate"):
         assert f"  {label} " in result.output, label

@@ -1,0 +1,41 @@
+"""The bench's search section: each search the ``search`` setting offers, timed on the same features of the
+same frames, beside exact search, and how closely it keeps exact search's patch and image scores."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from inspectd.bench.report import Row
+from inspectd.detector.detector import Detector
+from inspectd.detector.search import patch_index
+from inspectd.detector.settings import SEARCHES
+
+REFERENCE_SEARCH = "exact"
+
+
+def search_section(detector: Detector, images: list[np.ndarray]) -> tuple[str, list[Row]]:
+    """Median ms per frame of every search over ``detector``'s bank (batch 1, searches interleaved per frame),
+    baseline exact; with the share of patch scores equal to exact ones (1e-4 relative) and the largest relative
+    difference of a frame's highest patch score."""
+    features = [detector.embedded_features(detector.input_frames([image]), {}) for image in images]
+    indexes = {name: patch_index(detector.bank.memory, name) for name in SEARCHES}
+    times: dict[str, list[float]] = {name: [] for name in indexes}
+    scores: dict[str, list[np.ndarray]] = {name: [] for name in indexes}
+    for one in features:
+        for name, index in indexes.items():
+            started = time.perf_counter()
+            scores[name].append(index.patch_scores(one))
+            times[name].append((time.perf_counter() - started) * 1000.0)
+    exact = np.concatenate(scores[REFERENCE_SEARCH])
+    rows = []
+    for name in (name for name in SEARCHES if name != REFERENCE_SEARCH):
+        found = np.concatenate(scores[name])
+        highest = np.abs(found.max(axis=(1, 2)) - exact.max(axis=(1, 2))) / exact.max(axis=(1, 2))
+        rows += [Row(f"{name} search", float(np.median(times[name])), float(np.median(times[REFERENCE_SEARCH])), "ms"),
+                 Row(f"  patches equal to exact", float(np.mean(np.abs(found - exact) <= 1e-4 * exact)), None, "share"),
+                 Row(f"  largest frame-score error", float(highest.max()), None, "relative")]
+    memory = detector.bank.memory
+    return (f"search alone, batch 1, {len(images)} frames, bank {memory.shape[0]} x {memory.shape[1]} "
+            f"(baseline = exact faiss flat)", rows)
