@@ -45,8 +45,7 @@ class ClusteredIndex:
                 centres = torch.where(sizes > 0, sums / sizes.clamp_min(1), centres)
             assigned = _nearest(centred, centres)
         order = torch.argsort(assigned, stable=True)
-        self.rows = centred[order].contiguous()
-        self.rows_t = self.rows.T.contiguous()
+        self.rows = centred[order].contiguous()  # one copy: products take its transposed view (no second copy)
         self.row_norms = (self.rows * self.rows).sum(1)
         self.starts = np.searchsorted(assigned[order].numpy(), np.arange(count + 1))
         self.centres_t, self.centre_norms = centres.T.contiguous(), (centres * centres).sum(1)
@@ -94,7 +93,7 @@ class ClusteredIndex:
             start, end = self.starts[cluster], self.starts[cluster + 1]
             if len(patches) == 0 or start == end:
                 continue
-            distance = torch.addmm(self.row_norms[None, start:end], queries[patches], self.rows_t[:, start:end],
+            distance = torch.addmm(self.row_norms[None, start:end], queries[patches], self.rows[start:end].T,
                                    alpha=-2.0)
             value, row = distance.min(1)
             value = value.numpy() + norms[patches]
