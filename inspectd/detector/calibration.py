@@ -52,7 +52,12 @@ def leave_one_group_out_grids(memory: np.ndarray, row_groups: np.ndarray, holdou
 def leave_one_group_out_scores(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
                                settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
     """Image score of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
-    grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
+    return grid_scores(leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search), settings,
+                       shape)
+
+
+def grid_scores(grids: np.ndarray, settings: DetectorSettings, shape: tuple[int, int]) -> np.ndarray:
+    """Image scores (float64) of patch-score grids [G, h, w], as the detector scores a frame."""
     scores, _ = scores_and_maps(grids, shape, settings.map_sigma(), grid_centre(settings), settings.score_top_k,
                                 settings.roi)
     return scores.astype(np.float64)

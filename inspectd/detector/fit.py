@@ -13,8 +13,8 @@ import inspectd
 from inspectd.detector.augment import augmented_copies, copy_coverage
 from inspectd.detector.backbone import FeatureBackbone, get_backbone
 from inspectd.detector.bank import FORMAT_VERSION, Bank
-from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_reject, holdout_groups,
-                                           leave_one_group_out_scores, threshold_from_scores)
+from inspectd.detector.calibration import (HALF_STRIDE_COPIES, expected_false_reject, grid_scores, holdout_groups,
+                                           leave_one_group_out_grids, threshold_from_scores)
 from inspectd.detector.coreset import greedy_coreset
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import input_shape, patch_features, resize_to, to_batch
@@ -35,6 +35,7 @@ class MemoryFit:
     memory: np.ndarray
     row_groups: np.ndarray  # hold-out group of each memory row (-1: a single-group fit)
     holdout_features: np.ndarray  # what each hold-out group scores [G, h, w, D]
+    holdout_grids: np.ndarray  # their patch scores against the other groups' rows [G, h, w] (the layout reuses them)
     threshold: float
     calibration: dict
     presence: dict  # the part presence check's threshold and its inputs (detector/presence.py)
@@ -139,7 +140,8 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     else:  # each golden's original (K >= 2), or each pose (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
         holdout_features = copies[first_copies]
-    holdout_scores = leave_one_group_out_scores(memory, row_groups, holdout_features, settings, shape)
+    holdout_grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
+    holdout_scores = grid_scores(holdout_grids, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
         "groups": "golden images" if n_goldens > 1 else "augmented copies",
@@ -158,7 +160,8 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         per_golden, gains = len(copies) // n_goldens, len(settings.augmentations.gains)
         own = np.r_[0, np.arange(per_golden - gains, per_golden)]
         layout_features = copies.reshape(n_goldens, per_golden, *copies.shape[1:])[:, own].astype(np.float16)
-    return MemoryFit(memory, row_groups, holdout_features, threshold, calibration, presence, layout_features,
+    return MemoryFit(memory, row_groups, holdout_features, holdout_grids, threshold, calibration, presence,
+                     layout_features,
                      len(copies), len(patches) * patches.shape[1], shape)
 
 
@@ -218,8 +221,7 @@ def with_structure(fitted: MemoryFit, settings: DetectorSettings, outline: PartO
     if (settings.layout == "off" or fitted.layout_features is None or len(fitted.layout_features) < MIN_GOLDENS
             or outline is None or pose is not None):
         return fitted, None
-    threshold, structure = fit_structure(fitted.memory, fitted.row_groups, fitted.layout_features, settings,
-                                         fitted.input_shape)
+    threshold, structure = fit_structure(fitted.holdout_grids, fitted.layout_features, settings, fitted.input_shape)
     if structure["agreement"] > 1.0:
         return fitted, None
     return replace(fitted, threshold=threshold), structure

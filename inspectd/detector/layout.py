@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inspectd.detector.calibration import leave_one_group_out_grids, threshold_from_scores
+from inspectd.detector.calibration import threshold_from_scores
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.settings import DetectorSettings
@@ -72,10 +72,11 @@ def _padded(goldens: torch.Tensor, reach: int) -> torch.Tensor:
     return padded
 
 
-def fit_structure(memory: np.ndarray, row_groups: np.ndarray, goldens: np.ndarray, settings: DetectorSettings,
+def fit_structure(bank_grids: np.ndarray, goldens: np.ndarray, settings: DetectorSettings,
                   shape: tuple[int, int]) -> tuple[float, dict]:
     """The goldens' features [K, C, h, w, D] (K >= 2; ``MemoryFit.layout_features``, each golden's own copy
-    first) -> the threshold with the structural check and the manifest's ``structure`` block.
+    first) and each golden's own copy's bank hold-out grid [K, h, w] (``MemoryFit.holdout_grids``) -> the
+    threshold with the structural check and the manifest's ``structure`` block.
 
     Each golden's own copy against the other goldens' copies gives its hold-out score; ``scale`` puts their
     largest ``MARGIN`` inside the bank's threshold. The threshold is then taken again, as the bank's was, from
@@ -88,7 +89,6 @@ def fit_structure(memory: np.ndarray, row_groups: np.ndarray, goldens: np.ndarra
     centre = grid_centre(settings)
     structural_scores, _ = scores_and_maps(structural, shape, settings.map_sigma(), centre, settings.score_top_k,
                                            settings.roi)
-    bank_grids = leave_one_group_out_grids(memory, row_groups, own, settings.search)
     bank_scores, _ = scores_and_maps(bank_grids, shape, settings.map_sigma(), centre, settings.score_top_k,
                                      settings.roi)
     bank_threshold = threshold_from_scores(bank_scores, settings.target_false_reject)
