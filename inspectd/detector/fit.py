@@ -39,7 +39,8 @@ class MemoryFit:
     threshold: float
     calibration: dict
     presence: dict  # the part presence check's threshold and its inputs (detector/presence.py)
-    # [K, 1 + gains, h, w, D]: each golden's own copy and its brightness-gain copies (K >= 2; else None)
+    # [K, 1 + gains, h, w, D]: each golden's own copy and its brightness-gain copies (None where the structural
+    # check cannot apply: fewer than MIN_GOLDENS goldens, or ``layout: off``)
     layout_features: np.ndarray | None
     copies: int
     patches: int
@@ -156,7 +157,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     presence = presence_calibration(memory, row_groups, holdout_features)
     progress("calibration", 1, 1)
     layout_features = None
-    if n_goldens > 1:  # gain copies come last among each golden's copies (holdout_groups)
+    if n_goldens >= MIN_GOLDENS and settings.layout != "off":  # gain copies last per golden (holdout_groups)
         per_golden, gains = len(copies) // n_goldens, len(settings.augmentations.gains)
         own = np.r_[0, np.arange(per_golden - gains, per_golden)]
         layout_features = copies.reshape(n_goldens, per_golden, *copies.shape[1:])[:, own].astype(np.float16)

@@ -74,7 +74,7 @@ def _padded(goldens: torch.Tensor, reach: int) -> torch.Tensor:
 
 def fit_structure(bank_grids: np.ndarray, goldens: np.ndarray, settings: DetectorSettings,
                   shape: tuple[int, int]) -> tuple[float, dict]:
-    """The goldens' features [K, C, h, w, D] (K >= 2; ``MemoryFit.layout_features``, each golden's own copy
+    """The goldens' features [K, C, h, w, D] (K >= MIN_GOLDENS; ``MemoryFit.layout_features``, each golden's own copy
     first) and each golden's own copy's bank hold-out grid [K, h, w] (``MemoryFit.holdout_grids``) -> the
     threshold with the structural check and the manifest's ``structure`` block.
 
