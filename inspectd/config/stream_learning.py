@@ -28,7 +28,7 @@ class StreamLearningConfig:
     sample_frames: int = setting(50, minimum=5, maximum=1000, doc="recent frames kept (at the bank's input size)")
     min_frames: int = setting(50, minimum=5, maximum=1000, doc="frames in the sample before the first candidate")
     refit_every: int = setting(200, minimum=1, doc="frames between candidates after the first")
-    min_recurrence: int = setting(5, minimum=2, doc="distinct passed frames that must show a patch before it is "
+    min_recurrence: int = setting(3, minimum=2, doc="distinct sample frames that must show a patch before it is "
                                   "admitted")
     recurrence_ratio: float = setting(0.7, minimum=0.05, maximum=1.0, doc="a frame shows a patch when it holds one "
                                       "nearer than this share of the patch's distance to the bank")
@@ -40,6 +40,8 @@ class StreamLearningConfig:
                                           "this factor either way is refused")
     max_admitted_share: float = setting(1.0, minimum=0.0, maximum=4.0, doc="admitted stream rows at most this share "
                                         "of the base bank's memory")
+    max_threshold_rise: float = setting(1.0, minimum=1.0, maximum=2.0, doc="the learned threshold at most this "
+                                        "factor of the goldens' (1.0: false rejects fall by separation only)")
     drift: DriftConfig = setting(default_factory=DriftConfig)
 
     def __post_init__(self) -> None:

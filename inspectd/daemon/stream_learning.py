@@ -222,7 +222,7 @@ class ProductLearner:
         return StreamRule(min_recurrence=s.min_recurrence, recurrence_ratio=s.recurrence_ratio,
                           defect_share=s.defect_share, target_false_reject=s.target_false_reject,
                           max_threshold_change=s.max_threshold_change,
-                          max_admitted_share=s.max_admitted_share)
+                          max_admitted_share=s.max_admitted_share, max_threshold_rise=s.max_threshold_rise)
 
     def _base_bank(self, detector: Detector):
         """The bank candidates grow from: the serving one, or the one a serving stream-learned bank grew from (so
