@@ -11,6 +11,7 @@ import resource
 from pathlib import Path
 
 from inspectd.detector.bank import load_bank
+from inspectd.heap import release_freed_heap
 
 
 def rss_mb() -> float:
@@ -41,5 +42,6 @@ def _measure(version_dirs: list[Path], reference: bool) -> tuple[float, float]:
     before = rss_mb()
     detectors = [reference_detector(load_bank(path), backbone) if backbone else Detector(load_bank(path))
                  for path in version_dirs]
+    release_freed_heap()  # as the daemon does after each bank it loads (daemon/banks.py)
     per_bank = (rss_mb() - before) / len(detectors)
     return before, per_bank

@@ -20,6 +20,7 @@ import numpy as np
 from inspectd.config.products import ProductConfig
 from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.detector import BankStore, Detector, load_bank
+from inspectd.heap import release_freed_heap
 
 EventPublisher = Callable[[dict[str, Any]], None]
 
@@ -66,6 +67,12 @@ class ProductBank:
 
     def _load(self, version_dir: Path) -> bool:
         """Load, validate and warm up ``version_dir``, then swap it in; False (reported) if refused."""
+        try:
+            return self._swap_in(version_dir)
+        finally:  # the index build's temporaries, a refused bank's arrays, the replaced bank
+            release_freed_heap()
+
+    def _swap_in(self, version_dir: Path) -> bool:
         started = time.monotonic()
         try:
             detector = Detector(load_bank(version_dir), threshold_override=self._threshold_override,
