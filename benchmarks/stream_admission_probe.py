@@ -55,6 +55,8 @@ def make(variant):
         else:
             frames = np.arange(N)
         flat = grids[frames].reshape(-1)
+        if kind == "below":  # every frame, but only patches at or below the serving threshold when seen
+            flat = np.where(flat <= threshold, flat, 0.0)
         ncand = int(args[0]) if args else 8192
         if kind in ("low", "goods"):
             idx = np.arange(len(flat))
