@@ -59,6 +59,28 @@ def test_admitted_patches_scored_under_the_threshold_and_recur(bottle) -> None:
     assert len(strict) == 0
 
 
+def test_recurrence_measured_a_few_frames_at_a_time_gives_the_every_frame_answer(bottle) -> None:
+    """Admission stops measuring a patch once enough frames show it; brute force over every frame agrees."""
+    run, bank, pool = bottle
+    _, sample = _sample(run, bank, pool)
+    rule = StreamRule()
+    grids = patch_index(bank.memory, bank.settings.search).patch_scores(sample.features)
+    rows, _ = admitted_patches(sample.features, grids, bank.threshold, rule)
+    flat = sample.features.reshape(len(sample.features), -1, sample.features.shape[-1]).astype(np.float64)
+    distances = grids.reshape(-1)
+    examined = np.flatnonzero((distances > 0) & (distances <= bank.threshold))
+    checked = 0
+    for cell in examined[::97]:
+        patch, reach = flat.reshape(-1, flat.shape[-1])[cell], rule.recurrence_ratio * distances[cell]
+        nearest = np.sqrt(((flat - patch) ** 2).sum(-1)).min(1)  # per frame; its own frame holds it at 0
+        if np.abs(nearest - reach).min() < 1e-4 * reach:
+            continue  # a tie that float rounding may decide either way
+        admitted = (rows == patch.astype(np.float32)).all(axis=1).any()
+        assert admitted == ((nearest < reach).sum() >= rule.min_recurrence)
+        checked += 1
+    assert checked >= 20
+
+
 def test_a_systematic_defect_is_not_learned(bottle) -> None:
     """30 % of the stream carries one defect type, which recurs: the type's held-out images still escape no more
     than 0.05 more often than without the stream, because its patches above the threshold never enter and the
