@@ -187,11 +187,13 @@ def _shown_by_enough_frames(block: torch.Tensor, reach: np.ndarray, own: np.ndar
 def _leave_one_frame_out_grids(memory: np.ndarray, row_groups: np.ndarray, features: np.ndarray, first_group: int,
                                search: str) -> np.ndarray:
     """Patch-score grid of each stream frame against the memory without the rows that frame contributed."""
-    grids = patch_index(memory, search).patch_scores(features)
-    for frame in np.unique(row_groups[row_groups >= first_group]) - first_group:
-        if frame < len(features):
-            keep = row_groups != first_group + frame
-            grids[frame] = patch_index(memory[keep], search).patch_scores(features[frame:frame + 1])[0]
+    contributed = np.isin(np.arange(len(features)) + first_group, row_groups)
+    grids = np.empty(features.shape[:3], np.float32)
+    if not contributed.all():  # the whole memory serves every frame that added no rows
+        grids[~contributed] = patch_index(memory, search).patch_scores(features[~contributed])
+    for frame in np.flatnonzero(contributed):
+        keep = row_groups != first_group + frame
+        grids[frame] = patch_index(memory[keep], search).patch_scores(features[frame:frame + 1])[0]
     return grids
 
 
