@@ -61,6 +61,7 @@ class ClusteredIndex:
         queries = torch.from_numpy(np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32) - self.centre)
         with torch.inference_mode():
             norms = (queries * queries).sum(1)
+            query_norms = norms.numpy()
             to_centres = torch.addmm(norms[:, None] + self.centre_norms, queries, self.centres_t, alpha=-2.0)
             to_centres = to_centres.clamp_min_(0.0).sqrt_().numpy()
             best = np.full(len(queries), np.inf, np.float32)
@@ -68,9 +69,9 @@ class ClusteredIndex:
             probes = min(PROBES, len(self.radii))
             first = np.zeros(to_centres.shape, bool)
             np.put_along_axis(first, np.argpartition(to_centres, probes - 1, axis=1)[:, :probes], True, axis=1)
-            self._search(queries, norms.numpy(), first, best, nearest)
+            self._search(queries, query_norms, first, best, nearest)
             bound = self._lower_bounds(to_centres) ** 2
-            self._search(queries, norms.numpy(), (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest)
+            self._search(queries, query_norms, (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest)
             differences = self.rows[torch.from_numpy(nearest)] - queries
             squared = (differences * differences).sum(1).numpy()
         return np.sqrt(squared).reshape(batch, height, width)
