@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +218,8 @@ class ProductLearner:
 
     @property
     def rule(self) -> StreamRule:
-        s = self.settings
-        return StreamRule(min_recurrence=s.min_recurrence, recurrence_ratio=s.recurrence_ratio,
-                          defect_share=s.defect_share, target_false_reject=s.target_false_reject,
-                          max_threshold_change=s.max_threshold_change,
-                          max_admitted_share=s.max_admitted_share, max_threshold_rise=s.max_threshold_rise)
+        """The product's config, field by field (every rule parameter is a config key of the same name)."""
+        return StreamRule(**{field.name: getattr(self.settings, field.name) for field in fields(StreamRule)})
 
     def _base_bank(self, detector: Detector):
         """The bank candidates grow from: the serving one, or the one a serving stream-learned bank grew from (so
