@@ -57,6 +57,21 @@ def test_coreset_covers_better_than_random_subset() -> None:
     assert np.array_equal(selected, greedy_coreset(points, 150, seed=0))
 
 
+def test_twins_left_out_of_the_coreset_select_the_same_rows() -> None:
+    # Rows 0-999 hold their own vectors, rows 1000-2999 copies of them (as a rotated copy's mirrored cells hold
+    # the golden's own): the coreset over the 1000 own rows, told of the twins, is the one over all 3000.
+    rng = np.random.default_rng(3)
+    own = rng.standard_normal((1000, 64)).astype(np.float32) ** 3
+    twin_of = rng.integers(0, 1000, 2000)
+    points = np.concatenate([own, own[twin_of]])
+    twins = np.r_[np.arange(1000), twin_of]
+    for seed in range(4):  # seeds whose random start falls on a twin too
+        plain = greedy_coreset(points, 150, seed)
+        told = greedy_coreset(points, 150, seed, twins)
+        assert told.max() < 1000 and len(np.unique(told)) == 150
+        assert np.array_equal(np.sort(twins[plain]), np.sort(told))
+
+
 def test_threshold_override_wins_over_bank(bottle, bottle_goldens) -> None:
     bank = fit_bank(bottle_goldens, FAST)
     image = bottle.test_images[:1]

@@ -104,6 +104,20 @@ def replace_mirrored_fill(copies: np.ndarray, filled: np.ndarray) -> None:
         copies[filled] = np.broadcast_to(copies[:1], copies.shape)[filled]
 
 
+def mirrored_twins(filled: np.ndarray, members: np.ndarray) -> np.ndarray | None:
+    """``greedy_coreset``'s twins for a hold-out group's rows (copies ``members`` of one golden, numbered as
+    ``filled`` [copies, h, w] numbers them, copy-major): each mirrored cell holds the golden's own cell
+    (``replace_mirrored_fill``), which is the group's row there when the group starts with copy 0; None where
+    it does not (a single golden's pose groups)."""
+    if members[0] != 0 or not filled[members].any():
+        return None
+    cells = filled[0].size
+    twins = np.arange(len(members) * cells)
+    mirrored = filled[members].reshape(-1)
+    twins[mirrored] = np.tile(np.arange(cells), len(members))[mirrored]
+    return twins
+
+
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
                shape: tuple[int, int] | None = None, progress: Progress = no_progress) -> MemoryFit:
     """Bank memory and threshold, from features only (``eval`` passes cached features here).
@@ -130,8 +144,10 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     memory_parts = []
     progress("coreset", 0, len(group_ids))
     for group in group_ids:
-        rows = patches[groups == group].reshape(-1, patches.shape[-1])
-        memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group))])
+        members = np.flatnonzero(groups == group)
+        rows = patches[members].reshape(-1, patches.shape[-1])
+        twins = mirrored_twins(filled, members % (len(copies) // n_goldens))
+        memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group), twins)])
         progress("coreset", len(memory_parts), len(group_ids))
     memory = np.concatenate(memory_parts)
     progress("calibration", 0, 1)
