@@ -100,10 +100,15 @@ def _farthest_rows(points: torch.Tensor, norms: torch.Tensor, nearest: torch.Ten
     Rows are measured in blocks, those that were farthest at their last measurement first, and only until
     every row not yet measured was already nearer than the ceiling then: it can only have come closer since.
     Most well-covered rows are skipped, pass after pass (``nearest`` and ``measured`` keep where each stands)."""
-    order = torch.argsort(nearest, descending=True)
+    last = nearest.clone()  # the rows' distances at their last measurement, the order's key
+    order = _descending(last, torch.arange(len(last)), 2 * REFRESH_ROWS)  # most passes stop within two blocks
     rows, distance = order[:0], nearest[:0]
-    for start in range(0, len(order), REFRESH_ROWS):
-        if len(rows) == count and float(distance.min()) >= float(nearest[order[start]]):
+    for start in range(0, len(last), REFRESH_ROWS):
+        if start >= len(order):
+            unordered = torch.ones(len(last), dtype=torch.bool)
+            unordered[order] = False
+            order = torch.cat([order, _descending(last, torch.nonzero(unordered)[:, 0], len(last))])
+        if len(rows) == count and float(distance.min()) >= float(last[order[start]]):
             break
         block = order[start:start + REFRESH_ROWS]
         _measure(points, norms, nearest, measured, chosen, block)
@@ -111,6 +116,13 @@ def _farthest_rows(points: torch.Tensor, norms: torch.Tensor, nearest: torch.Ten
         farthest = torch.topk(distance, min(count, len(distance)), sorted=False).indices
         rows, distance = rows[farthest], distance[farthest]
     return rows, distance.clone(), float(distance.min())
+
+
+def _descending(values: torch.Tensor, rows: torch.Tensor, count: int) -> torch.Tensor:
+    """The ``count`` of ``rows`` with the largest ``values``, largest first (a full sort only when it must)."""
+    if count >= len(rows):
+        return rows[torch.argsort(values[rows], descending=True)]
+    return rows[torch.topk(values[rows], count).indices]
 
 
 def _measure(points: torch.Tensor, norms: torch.Tensor, nearest: torch.Tensor, measured: np.ndarray,
