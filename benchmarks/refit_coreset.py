@@ -27,8 +27,9 @@ from inspectd.threads import cooperate
 DATA = Path(os.environ.get("INSPECTD_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
-def plain_greedy(features: np.ndarray, target: float | int, seed: int) -> np.ndarray:
-    """The former greedy_coreset: every row measured against each new centre (the same projection and start)."""
+def plain_greedy(features: np.ndarray, target: float | int, seed: int, twins: np.ndarray | None = None) -> np.ndarray:
+    """The former greedy_coreset: every row, twins included, measured against each new centre (the same projection
+    and start)."""
     count, size = len(features), coreset_size(len(features), target)
     if size == count:
         return np.arange(count)
