@@ -57,3 +57,19 @@ def test_small_banks_and_the_setting(bank_and_features) -> None:
         exact = PatchIndex(memory[:rows]).patch_scores(features[:1])
         assert np.abs(ClusteredIndex(memory[:rows]).patch_scores(features[:1]) - exact).max() <= 1e-4 * exact.max()
     assert DetectorSettings(search="clustered").search == "clustered"
+
+
+@pytest.mark.parametrize("search", ["clustered", "shortlist", "exact"])
+def test_rows_left_out_of_a_search_are_as_if_never_in_the_bank(bank_and_features, search: str) -> None:
+    # What calibration's leave-one-group-out and stream learning's leave-one-frame-out ask of one index: left
+    # out, a golden's rows (here a random third of the bank, and the rows nearest the patches) never answer.
+    from inspectd.detector.search import patch_index
+    memory, features = bank_and_features
+    index = patch_index(memory, search)
+    nearest = np.unique(np.argmin(((features[:1].reshape(-1, 1, memory.shape[1]) - memory[None]) ** 2).sum(-1), 1))
+    for excluded in (np.random.default_rng(1).random(len(memory)) < 1 / 3, np.isin(np.arange(len(memory)), nearest)):
+        left = PatchIndex(memory[~excluded]).patch_scores(features[:2])
+        found = index.patch_scores(features[:2], excluded=excluded)
+        assert np.abs(found - left).max() <= 5e-3 * left.max()  # the shortlist's bf16 pick: within 0.5 %
+        assert (found >= PatchIndex(memory).patch_scores(features[:2]) - 1e-4 * left.max()).all()
+        assert np.abs(found - index.patch_scores(features[:2])).max() > 1e-3 * left.max()  # the exclusion moved them

@@ -44,8 +44,10 @@ def holdout_groups(n_goldens: int, copies_per_golden: int, gain_copies: int) -> 
 
 def leave_one_group_out_grids(memory: np.ndarray, row_groups: np.ndarray, holdout_features: np.ndarray,
                               search: str) -> np.ndarray:
-    """Patch-score grid [G, h, w] of each held-out feature map g [G, h, w, D] against the memory rows not of group g."""
-    return np.concatenate([patch_index(memory[row_groups != g], search).patch_scores(holdout_features[g:g + 1])
+    """Patch-score grid [G, h, w] of each held-out feature map g [G, h, w, D] against the memory rows not of group g
+    (one index over the memory, group g's rows left out of its search)."""
+    index = patch_index(memory, search)
+    return np.concatenate([index.patch_scores(holdout_features[g:g + 1], excluded=row_groups == g)
                            for g in range(len(holdout_features))])
 
 

@@ -45,6 +45,7 @@ class ClusteredIndex:
                 centres = torch.where(sizes > 0, sums / sizes.clamp_min(1), centres)
             assigned = _nearest(centred, centres)
         order = torch.argsort(assigned, stable=True)
+        self.order = order.numpy()  # the memory row each of ``rows`` is
         self.rows = centred[order].contiguous()  # one copy: products take its transposed view (no second copy)
         self.row_norms = (self.rows * self.rows).sum(1)
         self.starts = np.searchsorted(assigned[order].numpy(), np.arange(count + 1))
@@ -56,8 +57,11 @@ class ClusteredIndex:
             if len(members):
                 self.radii[cluster] = float((members - centres[cluster]).norm(dim=1).max())
 
-    def patch_scores(self, patch_features: np.ndarray) -> np.ndarray:
+    def patch_scores(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
+        """``excluded`` [M] bool, in the memory's order: rows left out (a hold-out group's). The bounds still hold
+        for the rows left in, so the result is the exact nearest of those."""
         batch, height, width, dim = patch_features.shape
+        blocked = None if excluded is None else torch.from_numpy(np.ascontiguousarray(excluded[self.order]))
         queries = torch.from_numpy(np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32) - self.centre)
         with torch.inference_mode():
             norms = (queries * queries).sum(1)
@@ -69,9 +73,10 @@ class ClusteredIndex:
             probes = min(PROBES, len(self.radii))
             first = np.zeros(to_centres.shape, bool)
             np.put_along_axis(first, np.argpartition(to_centres, probes - 1, axis=1)[:, :probes], True, axis=1)
-            self._search(queries, query_norms, first, best, nearest)
+            self._search(queries, query_norms, first, best, nearest, blocked)
             bound = self._lower_bounds(to_centres) ** 2
-            self._search(queries, query_norms, (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest)
+            self._search(queries, query_norms, (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest,
+                         blocked)
             differences = self.rows[torch.from_numpy(nearest)] - queries
             squared = (differences * differences).sum(1).numpy()
         return np.sqrt(squared).reshape(batch, height, width)
@@ -86,9 +91,9 @@ class ClusteredIndex:
         return np.maximum(np.maximum(to_centres - self.radii, plane), 0.0)
 
     def _search(self, queries: torch.Tensor, norms: np.ndarray, wanted: np.ndarray, best: np.ndarray,
-                nearest: np.ndarray) -> None:
+                nearest: np.ndarray, blocked: torch.Tensor | None) -> None:
         """For each cluster, the patches ``wanted`` [patches, clusters] marks: lower ``best`` (squared distance)
-        and ``nearest`` (row) where the cluster holds a nearer row."""
+        and ``nearest`` (row) where the cluster holds a nearer row that ``blocked`` (None: none) does not mark."""
         for cluster in range(len(self.radii)):
             patches = np.flatnonzero(wanted[:, cluster])
             start, end = self.starts[cluster], self.starts[cluster + 1]
@@ -96,6 +101,8 @@ class ClusteredIndex:
                 continue
             distance = torch.addmm(self.row_norms[None, start:end], queries[patches], self.rows[start:end].T,
                                    alpha=-2.0)
+            if blocked is not None:
+                distance.masked_fill_(blocked[None, start:end], float("inf"))
             value, row = distance.min(1)
             value = value.numpy() + norms[patches]
             nearer = value < best[patches]

@@ -30,11 +30,16 @@ class PatchIndex:
         self.index = faiss.IndexFlatL2(memory.shape[1])
         self.index.add(np.ascontiguousarray(memory, dtype=np.float32))
 
-    def patch_scores(self, patch_features: np.ndarray) -> np.ndarray:
-        """[B, h, w, D] -> [B, h, w] distance of each patch to its nearest bank vector."""
+    def patch_scores(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
+        """[B, h, w, D] -> [B, h, w] distance of each patch to its nearest bank vector, leaving out the rows
+        ``excluded`` [M] bool marks (a hold-out group's)."""
         batch, height, width, dim = patch_features.shape
         queries = np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32)
-        squared, _ = self.index.search(queries, 1)
+        params = None
+        if excluded is not None and excluded.any():
+            left_out = faiss.IDSelectorBatch(np.flatnonzero(excluded).astype(np.int64))
+            params = faiss.SearchParameters(sel=faiss.IDSelectorNot(left_out))
+        squared, _ = self.index.search(queries, 1, params=params)
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
 
 

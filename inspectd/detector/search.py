@@ -38,19 +38,24 @@ class ShortlistIndex:
         self.half_norms_bf16 = (0.5 * (centred * centred).sum(1)).bfloat16()
         self.shortlist = min(SHORTLIST, len(memory))
 
-    def patch_scores(self, patch_features: np.ndarray) -> np.ndarray:
+    def patch_scores(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
+        """``excluded`` [M] bool: rows left out (a hold-out group's)."""
         batch, height, width, dim = patch_features.shape
         queries = np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32)
         squared = np.full(len(queries), np.inf, dtype=np.float32)
+        half_norms, shortlist = self.half_norms_bf16, self.shortlist
+        if excluded is not None:  # an excluded row is never a candidate
+            half_norms = half_norms.masked_fill(torch.from_numpy(excluded), float("inf"))
+            shortlist = min(shortlist, int((~excluded).sum()))
         block_rows = max(32, PARTIAL_BYTES // (4 * len(self.memory)))
         for start in range(0, len(queries), block_rows):
             block = queries[start:start + block_rows]
             with torch.inference_mode():
                 # argmin over m of |q - m|^2 = argmin of |m|^2 / 2 - q.m (|q|^2 is constant per row)
-                partial = torch.addmm(self.half_norms_bf16, (torch.from_numpy(block) - self.centre).bfloat16(),
+                partial = torch.addmm(half_norms, (torch.from_numpy(block) - self.centre).bfloat16(),
                                       self.centred_bf16_t, alpha=-1.0).float().numpy()
             rows, best = np.arange(len(block)), squared[start:start + block_rows]
-            for _ in range(self.shortlist):
+            for _ in range(shortlist):
                 nearest = partial.argmin(axis=1)
                 differences = self.memory[nearest] - block
                 np.minimum(best, np.einsum("ij,ij->i", differences, differences), out=best)

@@ -189,11 +189,11 @@ def _leave_one_frame_out_grids(memory: np.ndarray, row_groups: np.ndarray, featu
     """Patch-score grid of each stream frame against the memory without the rows that frame contributed."""
     contributed = np.isin(np.arange(len(features)) + first_group, row_groups)
     grids = np.empty(features.shape[:3], np.float32)
+    index = patch_index(memory, search)
     if not contributed.all():  # the whole memory serves every frame that added no rows
-        grids[~contributed] = patch_index(memory, search).patch_scores(features[~contributed])
+        grids[~contributed] = index.patch_scores(features[~contributed])
     for frame in np.flatnonzero(contributed):
-        keep = row_groups != first_group + frame
-        grids[frame] = patch_index(memory[keep], search).patch_scores(features[frame:frame + 1])[0]
+        grids[frame] = index.patch_scores(features[frame:frame + 1], excluded=row_groups == first_group + frame)[0]
     return grids
 
 
