@@ -37,6 +37,14 @@ def test_lengths_are_compressed_and_directions_kept(pooled_stages: list[torch.Te
         torch.testing.assert_close(cosine, torch.ones_like(cosine), rtol=0, atol=1e-5)
 
 
+def test_channels_last_stages_are_compressed_bit_for_bit_as_channels_first(pooled_stages: list[torch.Tensor]) -> None:
+    """patch_features pools and compresses channels-last (faster); the vectors must not change by a bit."""
+    for stage in pooled_stages:
+        channels_last = stage.contiguous(memory_format=torch.channels_last)
+        assert not channels_last.is_contiguous()  # the layouts differ, so the sums over channels could round apart
+        assert torch.equal(compress_magnitude(channels_last, 0.5), compress_magnitude(stage.contiguous(), 0.5))
+
+
 def test_power_zero_leaves_patchcore_vectors_as_they_are(pooled_stages: list[torch.Tensor]) -> None:
     assert all(compress_magnitude(stage, 0.0) is stage for stage in pooled_stages)
 

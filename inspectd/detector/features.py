@@ -62,7 +62,9 @@ def compress_magnitude(stage: torch.Tensor, power: float) -> torch.Tensor:
     between PatchCore's absolute distance and a cosine one (docs/results.md, "Patch vector length")."""
     if power == 0:
         return stage
-    return stage / torch.linalg.vector_norm(stage, dim=1, keepdim=True).clamp_min(1e-6).pow(power)
+    # the lengths from a channels-first copy: its sum over channels rounds the same whatever ``stage``'s layout
+    lengths = torch.linalg.vector_norm(stage.contiguous(), dim=1, keepdim=True)
+    return stage / lengths.clamp_min(1e-6).pow(power)
 
 
 def patch_features(backbone: FeatureBackbone, batch: torch.Tensor, precision: str = "float32",
@@ -72,7 +74,10 @@ def patch_features(backbone: FeatureBackbone, batch: torch.Tensor, precision: st
     with torch.inference_mode():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
             stride8, stride16 = backbone(batch)
-        stride8, stride16 = stride8.float(), stride16.float()
+        # channels-last: pooling and resampling run about 5x faster on it, and the concatenated stages are
+        # already [B, h, w, D] in memory (the same values as channels-first, bit for bit)
+        stride8, stride16 = (stage.float().contiguous(memory_format=torch.channels_last)
+                             for stage in (stride8, stride16))
         stride8 = compress_magnitude(functional.avg_pool2d(stride8, 3, stride=1, padding=1), norm_power)
         stride16 = compress_magnitude(functional.avg_pool2d(stride16, 3, stride=1, padding=1), norm_power)
         stride16 = functional.interpolate(stride16, size=stride8.shape[-2:], mode="bilinear", align_corners=False)
