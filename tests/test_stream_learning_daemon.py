@@ -8,9 +8,9 @@ import json
 import time
 
 from support.inprocess import (FAST_SETTINGS, MqttListener, daemon_config, fit_product_bank, json_frame, running_daemon,
-                               small_images)
+                               scrape, small_images)
 
-from inspectd.daemon.stream_learning import marked_defective
+from inspectd.daemon.stream_learning import INBOX, marked_defective
 from inspectd.detector import BankStore, fit_bank
 from inspectd.detector.augment import brighten
 
@@ -31,6 +31,26 @@ def _send(listener: MqttListener, images, tag: str, already: int) -> list[dict]:
         listener.publish("parts", json_frame(image, part_id=f"{tag}{i}"))
     listener.wait_for(f"{PREFIX}/station/result", already + len(images), timeout_s=120)
     return listener.json_messages(f"{PREFIX}/station/result")[already:]
+
+
+def _taken(daemon) -> float:
+    return scrape(daemon.metrics_port).get(("inspectd_stream_frames_taken_total", (("product", "bottle"),)), 0.0)
+
+
+def _feed(listener: MqttListener, daemon, images, tag: str, already: int) -> list[dict]:
+    """``_send``, at most an inbox of frames at a time, each batch waited for until the learner has taken it. The
+    learner runs at the lowest priority and leaves frames out when its inbox is full (verdicts never wait), so on
+    a busy machine a burst of frames would reach the sample only in part and the sample would never be due."""
+    results = []
+    for first in range(0, len(images), INBOX):
+        taken = _taken(daemon)
+        chunk = images[first:first + INBOX]
+        results += _send(listener, chunk, f"{tag}{first}-", already + len(results))
+        deadline = time.monotonic() + 120
+        while _taken(daemon) < taken + len(chunk):
+            assert time.monotonic() < deadline, f"the learner took {_taken(daemon) - taken} of {len(chunk)} frames"
+            time.sleep(0.05)
+    return results
 
 
 def _wait_event(listener: MqttListener, name: str, timeout_s: float = 120.0) -> dict:
@@ -57,8 +77,8 @@ def test_learned_bank_swaps_in_and_rejects_fewer_held_back_goods(mqtt_broker, tm
         # the held-back goods are measured by a daemon that does not learn, so that they never join a sample
         with running_daemon(_config(banks, mqtt_broker, "bottle", {**learning, "enabled": False})):
             before = _send(listener, held_back, "held", 0)
-        with running_daemon(_config(banks, mqtt_broker, "bottle", learning)):
-            _send(listener, stream, "s", len(before))
+        with running_daemon(_config(banks, mqtt_broker, "bottle", learning)) as daemon:
+            _feed(listener, daemon, stream, "s", len(before))
             written = _wait_event(listener, "stream_bank_written")
             swapped = _wait_event(listener, "bank_swapped")
             after = _send(listener, held_back, "again", len(before) + len(stream))
@@ -84,10 +104,10 @@ def test_out_of_bounds_candidate_is_refused_and_drift_pauses_learning(mqtt_broke
         "sample_frames": 20, "min_frames": 20, "refit_every": 5, "max_threshold_change": 1.0,  # no move allowed
         "drift": {"reference_frames": 10, "window": 10, "min_window": 5}})
     try:
-        with running_daemon(config):
-            first = _send(listener, goods[:20], "g", 0)
+        with running_daemon(config) as daemon:
+            first = _feed(listener, daemon, goods[:20], "g", 0)
             refused = _wait_event(listener, "stream_candidate_refused")
-            darker = _send(listener, [brighten(image, 0.8) for image in goods[20:30]], "d", len(first))
+            darker = _feed(listener, daemon, [brighten(image, 0.8) for image in goods[20:30]], "d", len(first))
             drift = _wait_event(listener, "drift")
             listener.publish(f"{PREFIX}/bottle/drift/ack", b"")
             acknowledged = _wait_event(listener, "drift_acknowledged")

@@ -66,6 +66,8 @@ class StreamMetrics:
                                    ["product"], registry=r)
         self.sample_bytes = Gauge("inspectd_stream_sample_bytes", "Bytes the product's stream sample holds",
                                   ["product"], registry=r)
+        self.taken = Counter("inspectd_stream_frames_taken", "Inspected frames the learner took into its sample and "
+                             "drift watch", ["product"], registry=r)
         self.skipped = Counter("inspectd_stream_frames_skipped", "Inspected frames left out of the sample (learner "
                                "busy)", ["product"], registry=r)
         self.candidates = Counter("inspectd_stream_candidates", "Stream-learned candidate banks by outcome: written, "
@@ -153,6 +155,7 @@ class ProductLearner:
                 self._pause(alarm)
         self._sample.append(Sampled(frame.info.frame_id, resize_to(frame.image, detector.frame_shape),
                                     not inspection.is_defective))
+        self._metrics.taken.labels(self.product).inc()
         self._metrics.sample_frames.labels(self.product).set(len(self._sample))
         self._metrics.sample_bytes.labels(self.product).set(sum(s.frame.nbytes for s in self._sample))
         self._since_fit += 1
