@@ -91,8 +91,10 @@ class AnomalibPatchcore(Detector):
         timings["preprocess"] = _ms(started, time.perf_counter())
         return batch
 
-    def score_maps(self, batch: torch.Tensor, timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """anomalib's forward -> (its image scores [B], its anomaly maps [B, H, W] at the input shape)."""
+    def score_maps(self, batch: torch.Tensor, timings: dict[str, float],
+                   scored_cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """anomalib's forward -> (its image scores [B], its anomaly maps [B, H, W] at the input shape). anomalib's
+        PatchCore scores every cell, so ``scored_cells`` (pose alignment's cells on the frame) is not applied."""
         started = time.perf_counter()
         with torch.inference_mode():  # as anomalib's Lightning predict/test loops run it
             output = self.model(batch)
