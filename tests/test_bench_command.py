@@ -36,6 +36,8 @@ def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
                   "p50 CPU time per frame", "frames per CPU second", "RSS per product bank",
                   "matmul rate bf16 | fp32", "backbone at that rate"):
         assert f"  {label} " in result.output, label
+    # issue 25's latency and throughput targets hold at the defaults, not at this 64 px run
+    assert "<= 20 ms" not in result.output and ">= 60" not in result.output
     version = anomalib_version()
     if version is None:
         assert "anomalib: not installed" in result.output
