@@ -117,13 +117,15 @@ def bench(
     precision: str | None = typer.Option(None, "--precision", help="fast path: float32 | bfloat16 (default: the detector's)"),
     rotations: int | None = typer.Option(None, "--rotations", help="rotated copies per golden (default: the detector's)"),
     pose: str | None = typer.Option(None, "--pose", help="auto | off: pose-align long parts (default: the detector's)"),
+    search: str | None = typer.Option(None, "--search", help="fast path: clustered | ivf | shortlist | exact "
+                                      "(default: the detector's)"),
 ) -> None:
     """Time the frame-to-verdict path per stage beside the float32 reference, in one run; print the table."""
     from inspectd.bench.command import bench_settings, run_bench
 
     try:
-        run_bench(images, shots, batch, bench_settings(size, precision, rotations, pose), frames, banks, threads,
-                  echo=typer.echo)
+        run_bench(images, shots, batch, bench_settings(size, precision, rotations, pose, search), frames, banks,
+                  threads, echo=typer.echo)
     except ValueError as error:
         typer.echo(f"bench: {error}", err=True)
         raise typer.Exit(2) from None

@@ -32,7 +32,7 @@ def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
                     "[sustained, fast in batches of 2]", "[refit,", "[search alone, batch 1", "[memory, 2 product banks", "[floor: backbone"):
         assert heading in result.output, heading
     for label in (*STAGES, "p50 per frame", "p99 per frame", "frames per second", "1 golden", "4 golden", "8 golden",
-                  "clustered search", "shortlist search", "patches equal to exact",
+                  "clustered search", "ivf search", "shortlist search", "patches equal to exact",
                   "p50 CPU time per frame", "frames per CPU second", "RSS per product bank",
                   "matmul rate bf16 | fp32", "backbone at that rate"):
         assert f"  {label} " in result.output, label
@@ -75,3 +75,9 @@ def test_bench_names_a_folder_that_is_not_a_category(data_root: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--images", str(train_good), "--shots", "1"])
     assert result.exit_code == 2
     assert f"bench: {train_good}: need MVTec layout with train/good and test/<kind> images" in result.output
+
+
+def test_bench_names_a_search_it_does_not_have(data_root: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "--images", str(data_root / "mvtec_ad" / "bottle"), "--search", "hnsw"])
+    assert result.exit_code == 2
+    assert "search must be one of ('exact', 'shortlist', 'clustered', 'ivf'), got 'hnsw'" in result.output

@@ -13,23 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspectd.detector import Detector, DetectorSettings, fit_bank
+from support.banks import bottle_bank_and_test_features
+
+from inspectd.detector import DetectorSettings
 from inspectd.detector.cluster_search import ClusteredIndex
 from inspectd.detector.scoring import PatchIndex
 from inspectd.detector.settings import AugmentationSet
-from inspectd.images import image_files, read_rgb
 
 SETTINGS = replace(DetectorSettings(), input_size=224, augmentations=AugmentationSet(rotations=4), search="exact")
 
 
 @pytest.fixture(scope="module")
 def bank_and_features(data_root: Path) -> tuple[np.ndarray, np.ndarray]:
-    root = data_root / "mvtec_ad" / "bottle"
-    goldens = [read_rgb(path) for path in image_files(root / "train" / "good")[:2]]
-    tests = [read_rgb(path) for folder in sorted((root / "test").iterdir()) for path in image_files(folder)[:3]]
-    bank = fit_bank(goldens, SETTINGS)
-    detector = Detector(bank)
-    return bank.memory, detector.embedded_features(detector.input_frames(tests), {})
+    return bottle_bank_and_test_features(data_root, SETTINGS)
 
 
 @pytest.mark.parametrize("clusters", [1, 8, 24])

@@ -198,10 +198,10 @@ def _floor(fast: Detector, size: int) -> Section:
 
 
 def bench_settings(size: int | None, precision: str | None, rotations: int | None,
-                   pose: str | None = None) -> DetectorSettings:
+                   pose: str | None = None, search: str | None = None) -> DetectorSettings:
     """The detector's defaults with the bench's overrides (None keeps the default)."""
     defaults = DetectorSettings()
-    changes = {"input_size": size, "precision": precision, "pose": pose,
+    changes = {"input_size": size, "precision": precision, "pose": pose, "search": search,
                "augmentations": None if rotations is None else replace(defaults.augmentations, rotations=rotations)}
     return replace(defaults, **{key: value for key, value in changes.items() if value is not None})
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from inspectd.detector.cluster_search import ClusteredIndex
+from inspectd.detector.ivf_search import InvertedFileIndex
 from inspectd.detector.scoring import PatchIndex
 
 SHORTLIST = 4
@@ -63,8 +64,8 @@ class ShortlistIndex:
         return np.sqrt(squared).reshape(batch, height, width)
 
 
-def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex | ClusteredIndex:
-    """The index ``DetectorSettings.search`` names: "clustered" (cluster_search.py), "shortlist" (this module) or
-    "exact" (faiss flat L2)."""
-    indexes = {"clustered": ClusteredIndex, "shortlist": ShortlistIndex, "exact": PatchIndex}
+def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex | ClusteredIndex | InvertedFileIndex:
+    """The index ``DetectorSettings.search`` names: "clustered" (cluster_search.py), "ivf" (ivf_search.py),
+    "shortlist" (this module) or "exact" (faiss flat L2)."""
+    indexes = {"clustered": ClusteredIndex, "ivf": InvertedFileIndex, "shortlist": ShortlistIndex, "exact": PatchIndex}
     return indexes[search](memory)

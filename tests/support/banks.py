@@ -1,4 +1,5 @@
-"""Tiny real banks (one golden image, 64 px input) and the broken variants the daemon must refuse."""
+"""Real banks for tests: tiny ones (one golden image, 64 px input), the broken variants the daemon must refuse, and
+a small bottle bank with real test features for the search tests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inspectd.detector import AugmentationSet, Bank, BankStore, DetectorSettings, fit_bank
+from inspectd.detector import AugmentationSet, Bank, BankStore, Detector, DetectorSettings, fit_bank
+from inspectd.images import image_files, read_rgb
 
 TINY_SETTINGS = DetectorSettings(input_size=64, augmentations=AugmentationSet(rotations=2), coreset=64)
 # small enough for a fit per test, large enough to separate real defects (tests of the detector core)
@@ -113,3 +115,14 @@ def write_damaged_bank(banks_dir: Path, product: str, good_version: Path, damage
     target = banks_dir / product / f"v{number:04d}"
     staging.rename(target)
     return target
+
+
+def bottle_bank_and_test_features(data_root: Path, settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(memory of a bank of bottle's first 2 goldens, embedded features [B, h, w, D] of 3 test images of each
+    defect kind and of the goods): real features for the search tests."""
+    root = data_root / "mvtec_ad" / "bottle"
+    goldens = [read_rgb(path) for path in image_files(root / "train" / "good")[:2]]
+    tests = [read_rgb(path) for folder in sorted((root / "test").iterdir()) for path in image_files(folder)[:3]]
+    bank = fit_bank(goldens, settings)
+    detector = Detector(bank)
+    return bank.memory, detector.embedded_features(detector.input_frames(tests), {})
