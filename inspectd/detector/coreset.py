@@ -128,16 +128,27 @@ def _descending(values: torch.Tensor, rows: torch.Tensor, count: int) -> torch.T
 def _measure(points: torch.Tensor, norms: torch.Tensor, nearest: torch.Tensor, measured: np.ndarray,
              chosen: np.ndarray, block: torch.Tensor) -> None:
     """Lower ``nearest`` of the ``block`` rows to their distance to the centres chosen since each was last measured
-    (one matrix product per group of rows last measured together)."""
+    (one matrix product per group of rows last measured together). The rows are ordered by group and the
+    centres since the oldest group's measurement gathered once, so each group's operands are slices of them."""
     since = measured[block.numpy()]
-    for first in np.unique(since):
-        if first == len(chosen):
-            continue
-        rows = block[torch.from_numpy(since == first)]
-        centres = torch.from_numpy(chosen[first:])
-        # |row|^2 is the same for all of a row's centres: added after the minimum
-        distance = torch.addmm(norms[centres][None], points[rows], points[centres].T, alpha=-2.0).min(1).values
-        nearest[rows] = torch.minimum(nearest[rows], distance.add_(norms[rows]))
+    order = np.argsort(since, kind="stable")  # a group's rows keep their order in the block
+    since = since[order]
+    oldest = int(since[0]) if len(since) else len(chosen)
+    if oldest < len(chosen):
+        rows = block[torch.from_numpy(order)]
+        row_points, row_norms, distance = points[rows], norms[rows], nearest[rows]
+        centres = torch.from_numpy(chosen[oldest:])
+        centre_points, centre_norms = points[centres], norms[centres]
+        starts = np.flatnonzero(np.diff(since, prepend=-1))
+        for start, end in zip(starts, [*starts[1:], len(since)]):
+            first = int(since[start]) - oldest
+            if first == len(centres):
+                continue
+            # |row|^2 is the same for all of a row's centres: added after the minimum
+            group = torch.addmm(centre_norms[first:][None], row_points[start:end], centre_points[first:].T,
+                                alpha=-2.0).min(1).values
+            torch.minimum(distance[start:end], group.add_(row_norms[start:end]), out=distance[start:end])
+        nearest[rows] = distance
     measured[block.numpy()] = len(chosen)
 
 
