@@ -11,7 +11,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-ROWS_PER_LIST = 43  # 256 lists for a 4-golden bank (11,092 rows)
+ROWS_PER_LIST = 43  # 258 lists for a 4-golden bottle bank (11,092 rows)
 PROBES = 8
 # faiss's k-means asks for at least this many rows per list to train on; smaller banks get fewer lists
 MIN_TRAINING_ROWS = 39
