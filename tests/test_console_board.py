@@ -1,5 +1,6 @@
 """The console's state without a browser: the review queue is bounded and newest first, a page that fell
-behind the update log is told to resync, and a rollback copies a version only when it loads."""
+behind the update log is told to resync, a rollback copies a version only when it loads, and a snapshot never
+shows an older bank than the updates it counts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import json
 import numpy as np
 import pytest
 from support.banks import write_bank, write_damaged_bank
+from support.console import console_config
+from support.inprocess import running_daemon
 
+import inspectd.console.server as console_server
 from inspectd.console.board import UPDATE_LOG, LiveBoard
 from inspectd.console.versions import list_versions, restore_version
 from inspectd.daemon.frame import FrameInfo
@@ -68,3 +72,31 @@ def test_rollback_writes_a_loadable_version_again_and_refuses_a_damaged_one(tmp_
     listed = list_versions(store, "bottle")
     assert [(v["version"], v["restored_from"]) for v in listed] == [("v0003", "v0001"), ("v0002", None),
                                                                      ("v0001", None)]
+
+
+def test_a_snapshot_shows_the_bank_of_every_update_it_counts(mqtt_broker, banks_dir, tiny_bank, tmp_path,
+                                                              monkeypatch):
+    """A bank swapped in while a snapshot is being read (injected: the swap runs inside the snapshot's listing of
+    versions) either is not counted by the snapshot's update count, or is the bank the snapshot shows. The page
+    keeps the last snapshot of a count, so one that counted the swap but showed the replaced bank stayed on screen
+    (the browser test's rollback once waited a minute for a version that was serving)."""
+    config = console_config(mqtt_broker, banks_dir, tmp_path)
+    config["products"]["bottle"]["reload_poll_s"] = 3600.0  # only the injected refresh loads v0002
+    list_versions_now = console_server.list_versions
+    with running_daemon(config) as daemon:
+        bank = daemon.banks["bottle"]
+        write_bank(banks_dir, "bottle", tiny_bank)  # v0002, on disk, not yet loaded
+        assert bank.version == "v0001"
+
+        def swap_while_listing(store, product):
+            if bank.version == "v0001":
+                bank.refresh()  # publishes bank_swapped to the board before it returns
+            return list_versions_now(store, product)
+
+        monkeypatch.setattr(console_server, "list_versions", swap_while_listing)
+        snapshot = daemon.console.snapshot()
+        swaps = [json.loads(text) for text in daemon.console.board.updates_after(0)[0]]
+        swap_seq = next(u["seq"] for u in swaps if u["kind"] == "event" and u["data"]["event"] == "bank_swapped")
+    assert bank.version == "v0002"
+    if snapshot["seq"] >= swap_seq:
+        assert snapshot["products"]["bottle"]["serving"] == "v0002", snapshot["products"]["bottle"]

@@ -114,8 +114,8 @@ class LiveBoard:
             return [text for number, text in self._updates if number > seq], self._seq, lost
 
     def snapshot(self, products: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """Everything the page draws, as of now; ``products`` holds what the daemon knows of each product
-        (bank versions), completed here with the tallies and any extra state."""
+        """Everything the page draws, as of now; ``products`` holds a dict per product, completed here with the
+        tallies and any extra state (the console adds the bank versions after: ``Console.snapshot``)."""
         with self._lock:
             for name, tally in self._tallies.items():
                 products[name].update(passed=tally.passed, failed=tally.failed, threshold=tally.threshold,

@@ -95,10 +95,16 @@ class Console:
 
     # -- what the page reads --------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        products = {name: {"serving": bank.version,
-                           "versions": list_versions(BankStore(self._config.products[name].banks_dir), name)}
-                    for name, bank in self._banks.items()}
-        return {**self.board.snapshot(products), "feedback_unavailable": self._feedback_unavailable()}
+        """The board's snapshot with each product's bank versions, read after the board's update count: a bank
+        event is published after its swap, so the versions are at least as new as the count says. Read before
+        it, a swap between the two reads gave a snapshot that counted the swap's event and showed the bank it
+        replaced; the page keeps the last answer of a count, and two answers of one count raced (the console's
+        browser test waited a minute for a rolled-back version that was already serving)."""
+        snapshot = self.board.snapshot({name: {} for name in self._banks})
+        for name, bank in self._banks.items():
+            snapshot["products"][name].update(
+                serving=bank.version, versions=list_versions(BankStore(self._config.products[name].banks_dir), name))
+        return {**snapshot, "feedback_unavailable": self._feedback_unavailable()}
 
     def frame_image(self, frame_id: str) -> tuple[bytes, str] | None:
         """The frame's overlay, else its pixels (JPEG), else the frame archived on disk; None if none is kept."""
