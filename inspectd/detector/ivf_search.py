@@ -11,14 +11,17 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
+from inspectd.detector.scoring import PatchIndex
+
 ROWS_PER_LIST = 43  # 258 lists for a 4-golden bottle bank (11,092 rows)
 PROBES = 8
 # faiss's k-means asks for at least this many rows per list to train on; smaller banks get fewer lists
 MIN_TRAINING_ROWS = 39
 
 
-class InvertedFileIndex:
-    """Same interface as ``scoring.PatchIndex``: ``patch_scores([B, h, w, D]) -> [B, h, w]``."""
+class InvertedFileIndex(PatchIndex):
+    """``scoring.PatchIndex`` over an inverted file: ``patch_scores([B, h, w, D]) -> [B, h, w]``, each patch's
+    distance to the nearest bank vector of its probed lists."""
 
     def __init__(self, memory: np.ndarray) -> None:
         memory = np.ascontiguousarray(memory, dtype=np.float32)
@@ -29,13 +32,5 @@ class InvertedFileIndex:
         self.index.add(memory)
         self.probes = min(PROBES, lists)
 
-    def patch_scores(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
-        """[B, h, w, D] -> [B, h, w] distance of each patch to the nearest bank vector of its probed lists, leaving
-        out the rows ``excluded`` [M] bool marks (a hold-out group's)."""
-        batch, height, width, dim = patch_features.shape
-        queries = np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32)
-        params = faiss.SearchParametersIVF(nprobe=self.probes)
-        if excluded is not None and excluded.any():
-            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.flatnonzero(excluded).astype(np.int64)))
-        squared, _ = self.index.search(queries, 1, params=params)
-        return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
+    def search_parameters(self) -> faiss.SearchParametersIVF:
+        return faiss.SearchParametersIVF(nprobe=self.probes)

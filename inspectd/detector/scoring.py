@@ -35,12 +35,15 @@ class PatchIndex:
         ``excluded`` [M] bool marks (a hold-out group's)."""
         batch, height, width, dim = patch_features.shape
         queries = np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32)
-        params = None
+        params = self.search_parameters()
         if excluded is not None and excluded.any():
-            left_out = faiss.IDSelectorBatch(np.flatnonzero(excluded).astype(np.int64))
-            params = faiss.SearchParameters(sel=faiss.IDSelectorNot(left_out))
+            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.flatnonzero(excluded).astype(np.int64)))
         squared, _ = self.index.search(queries, 1, params=params)
         return np.sqrt(np.maximum(squared[:, 0], 0.0)).reshape(batch, height, width)
+
+    def search_parameters(self) -> faiss.SearchParameters:
+        """A fresh set of faiss search parameters for one search (the rows left out are added to it)."""
+        return faiss.SearchParameters()
 
 
 def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float) -> np.ndarray:
