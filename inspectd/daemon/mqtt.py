@@ -23,8 +23,10 @@ from inspectd.config.broker import BrokerConfig
 from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.daemon.topics import Topics
 
-MessageHandler = Callable[[str, bytes], None]
-"""Called with (topic, payload) on paho's network thread; must not block for long."""
+MessageHandler = Callable[[str, bytes], bool | None]
+"""Called with (topic, payload) on paho's network thread; must not block for long. It returns False to leave the
+message unacknowledged: the broker keeps it in the daemon's session and delivers it again after a reconnect (an
+input that has stopped taking parts); anything else acknowledges it."""
 
 
 class MqttConnection:
@@ -34,7 +36,7 @@ class MqttConnection:
         self._metrics = metrics
         self._log = log.bind(component="mqtt", broker=f"{settings.host}:{settings.port}")
         self._v5 = settings.protocol == "v5"
-        self._client = broker_client(settings, settings.client_id, clean=False)
+        self._client = broker_client(settings, settings.client_id, clean=False, manual_ack=True)
         self._client.will_set(topics.availability, "offline", qos=1, retain=True)
         self._client.max_queued_messages_set(settings.max_queued_messages)
         self._client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
@@ -163,23 +165,29 @@ class MqttConnection:
 
     def _on_unhandled_message(self, client, userdata, message: paho.MQTTMessage) -> None:
         self._log.error("mqtt_unhandled_message", topic=repr(message._topic), bytes=len(message.payload))
+        client.ack(message.mid, message.qos)
 
     def _guarded(self, handler: MessageHandler) -> Callable:
         def on_message(client, userdata, message: paho.MQTTMessage) -> None:
+            taken = True
             try:
-                handler(message.topic, message.payload)
+                taken = handler(message.topic, message.payload) is not False
             except Exception:  # a handler bug or a non-UTF-8 topic must not stop paho's network loop
                 self._log.exception("mqtt_handler_failed", topic=repr(message._topic))
+            if taken:  # acknowledged once handled: a part that arrives as the daemon stops is delivered again
+                client.ack(message.mid, message.qos)
 
         return on_message
 
 
-def broker_client(settings: BrokerConfig, client_id: str, clean: bool) -> paho.Client:
+def broker_client(settings: BrokerConfig, client_id: str, clean: bool, manual_ack: bool = False) -> paho.Client:
     """A paho client for the configured broker: protocol, credentials and TLS; ``clean``: no persistent
-    session (a short-lived client), else the daemon's session that outlives a reconnect."""
+    session (a short-lived client), else the daemon's session that outlives a reconnect; ``manual_ack``: received
+    QoS 1 messages are acknowledged by ``client.ack``, not on arrival."""
     v5 = settings.protocol == "v5"
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else clean)
+                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311, clean_session=None if v5 else clean,
+                         manual_ack=manual_ack)
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.resolve_password())
     if settings.tls is not None:
