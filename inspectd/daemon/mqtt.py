@@ -23,10 +23,9 @@ from inspectd.config.broker import BrokerConfig
 from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.daemon.topics import Topics
 
-MessageHandler = Callable[[str, bytes], bool | None]
-"""Called with (topic, payload) on paho's network thread; must not block for long. It returns False to leave the
-message unacknowledged: the broker keeps it in the daemon's session and delivers it again after a reconnect (an
-input that has stopped taking parts); anything else acknowledges it."""
+MessageHandler = Callable[[str, bytes], None]
+"""Called with (topic, payload) on paho's network thread; must not block for long. The message is acknowledged
+once it returns."""
 
 
 class MqttConnection:
@@ -51,6 +50,8 @@ class MqttConnection:
         self._ready = threading.Event()  # connected and every subscription acknowledged
         self._resubscribe_mid: int | None = None
         self._stopping = False  # a disconnect we asked for is no warning
+        self._holding = False  # hold_incoming: received messages stay with the broker
+        self._handling = threading.Lock()  # one handler at a time (paho's network thread), and hold_incoming
         metrics.broker_connected.set(0)
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -167,14 +168,23 @@ class MqttConnection:
         self._log.error("mqtt_unhandled_message", topic=repr(message._topic), bytes=len(message.payload))
         client.ack(message.mid, message.qos)
 
+    def hold_incoming(self) -> None:
+        """From now on received messages are neither handled nor acknowledged: the broker keeps them in the session
+        and delivers them after the next connect. The daemon calls it on shutdown once the answers still to come
+        could no longer be published (acknowledged on arrival and answered then, a part was lost); a handler that
+        is running finishes first."""
+        with self._handling:
+            self._holding = True
+
     def _guarded(self, handler: MessageHandler) -> Callable:
         def on_message(client, userdata, message: paho.MQTTMessage) -> None:
-            taken = True
-            try:
-                taken = handler(message.topic, message.payload) is not False
-            except Exception:  # a handler bug or a non-UTF-8 topic must not stop paho's network loop
-                self._log.exception("mqtt_handler_failed", topic=repr(message._topic))
-            if taken:  # acknowledged once handled: a part that arrives as the daemon stops is delivered again
+            with self._handling:
+                if self._holding:
+                    return
+                try:
+                    handler(message.topic, message.payload)
+                except Exception:  # a handler bug or a non-UTF-8 topic must not stop paho's network loop
+                    self._log.exception("mqtt_handler_failed", topic=repr(message._topic))
                 client.ack(message.mid, message.qos)
 
         return on_message

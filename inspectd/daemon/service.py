@@ -112,6 +112,8 @@ class Daemon:
         drain_deadline = time.monotonic() + self.config.shutdown_drain_s
         for worker in self.workers:
             worker.join(max(0.0, drain_deadline - time.monotonic()))
+        if self.mqtt is not None:  # late parts are answered 'rejected' until here; from now on the session keeps them
+            self.mqtt.hold_incoming()
         self.stream_learning.stop()
         self.watcher.stop()
         self.dispatcher.stop()

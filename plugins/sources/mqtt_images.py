@@ -21,24 +21,16 @@ class MqttImageSource:
             raise ValueError(f"mqtt input {settings.name!r} needs a broker")
         self._settings = settings
         self._context = context
-        self._taking = False
 
     def start(self) -> None:
-        self._taking = True
         self._context.mqtt.subscribe(self._settings.topic, self._on_message, self._settings.shared_group)
         self._context.set_up(True)
 
     def stop(self) -> None:
-        """Marks the source down. Messages still arriving until the disconnect are neither answered nor
-        acknowledged: the broker keeps them in the daemon's session and delivers them after its restart (answered
-        here, a part that arrived after the last results went out was acknowledged and never answered)."""
-        self._taking = False
+        """Marks the source down; messages still arriving until disconnect are answered by the router."""
         self._context.set_up(False)
 
-    def _on_message(self, topic: str, payload: bytes) -> bool:
-        """False (not acknowledged) once the source has stopped; True when the part was answered or queued."""
-        if not self._taking:
-            return False
+    def _on_message(self, topic: str, payload: bytes) -> None:
         info = FrameInfo(source=self._settings.name, product=self._settings.product)
         try:
             if len(payload) > self._settings.max_payload_bytes:
@@ -51,7 +43,6 @@ class MqttImageSource:
                                               self._context.decode_min_side())
         except PayloadError as error:
             self._context.reject(info, error.reason, str(error))
-            return True
+            return
         self._context.emit(Frame(dataclasses.replace(info, decode_ms=decode_ms, frame_size=decoded.frame_size),
                                  decoded.image))
-        return True
