@@ -45,3 +45,28 @@ def test_the_bank_holds_no_vector_of_a_mirrored_corner(data_root: Path) -> None:
     assert all(row.tobytes() in real_rows for row in memory)
     distances = ((memory[:, None, :] - fill_vectors[None]) ** 2).sum(-1)
     assert distances.min() > 0  # not one mirrored-fill vector kept
+
+
+def test_read_only_features_are_fitted_as_writeable_ones_and_left_as_they_were(data_root: Path) -> None:
+    """fit_memory replaces mirrored cells in place in the arrays featurize returns; the eval's cache hands out
+    read-only ones that every fit of a run shares, which it must copy first and never alter."""
+    train = load_category(data_root / "mvtec_ad" / "bottle").train_files[:2]
+    goldens = [resize_to(read_rgb(path), (224, 224)) for path in train]
+    featurize = image_featurizer(goldens, SETTINGS, get_backbone(SETTINGS.backbone, SETTINGS.weights_path))
+    shared = {}
+
+    def cached(index: int, augmentations: AugmentationSet) -> np.ndarray:
+        if (index, augmentations) not in shared:
+            features = featurize(index, augmentations)
+            features.setflags(write=False)
+            shared[index, augmentations] = (features, features.copy())
+        return shared[index, augmentations][0]
+
+    from_cache = fit_memory(cached, 2, SETTINGS, (224, 224))
+    fresh = fit_memory(featurize, 2, SETTINGS, (224, 224))
+    np.testing.assert_array_equal(from_cache.memory, fresh.memory)
+    np.testing.assert_array_equal(from_cache.holdout_features, fresh.holdout_features)
+    assert from_cache.threshold == fresh.threshold
+    assert all(mirrored_cells(SETTINGS, (224, 224), features.shape[1:3]).any() for features, _ in shared.values())
+    for features, as_extracted in shared.values():
+        np.testing.assert_array_equal(features, as_extracted)

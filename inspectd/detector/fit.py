@@ -26,7 +26,8 @@ from inspectd.detector.registration import STRIDE, grid_centre
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 from inspectd.progress import Progress, no_progress
 
-# featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]
+# featurize(golden_index, augmentations) -> embedded features of that golden's copies [n, h, w, D]; fit_memory
+# changes a writeable result in place (a read-only one, a cache's, it copies first)
 Featurize = Callable[[int, AugmentationSet], np.ndarray]
 
 
@@ -126,18 +127,18 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     ``progress``: told of the stages, featurize (per golden), coreset (per hold-out group) and calibration.
     """
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
-    golden_copies = []
+    golden_copies = []  # one array per golden, never concatenated (first-touch pages of 200 MB cost 0.3 s)
     progress("featurize", 0, n_goldens)
     for index in range(n_goldens):
-        golden_copies.append(featurize(index, settings.augmentations))
+        features = featurize(index, settings.augmentations)
+        golden_copies.append(features if features.flags.writeable else features.copy())
         progress("featurize", index + 1, n_goldens)
-    copies = np.concatenate(golden_copies)  # a new array
-    filled = mirrored_cells(settings, shape, copies.shape[1:3])
-    for golden_copies in np.split(copies, n_goldens):
-        replace_mirrored_fill(golden_copies, filled)
-    groups = holdout_groups(n_goldens, len(copies) // n_goldens, len(settings.augmentations.gains))
+    per_golden, grid, dim = len(golden_copies[0]), golden_copies[0].shape[1:3], golden_copies[0].shape[-1]
+    filled = mirrored_cells(settings, shape, grid)
+    for features in golden_copies:
+        replace_mirrored_fill(features, filled)
+    groups = holdout_groups(n_goldens, per_golden, len(settings.augmentations.gains))
     group_ids, first_copies = np.unique(groups, return_index=True)
-    patches = copies.reshape(len(copies), -1, copies.shape[-1])
     per_group_target = settings.coreset
     if isinstance(settings.coreset, int):
         per_group_target = max(1, settings.coreset // len(group_ids))
@@ -145,8 +146,8 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     progress("coreset", 0, len(group_ids))
     for group in group_ids:
         members = np.flatnonzero(groups == group)
-        rows = patches[members].reshape(-1, patches.shape[-1])
-        twins = mirrored_twins(filled, members % (len(copies) // n_goldens))
+        rows = _group_rows(golden_copies, members).reshape(-1, dim)
+        twins = mirrored_twins(filled, members % per_golden)
         memory_parts.append(rows[greedy_coreset(rows, per_group_target, settings.seed + int(group), twins)])
         progress("coreset", len(memory_parts), len(group_ids))
     memory = np.concatenate(memory_parts)
@@ -156,7 +157,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         holdout_features = featurize(0, HALF_STRIDE_COPIES)[1:]
     else:  # each golden's original (K >= 2), or each pose (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
-        holdout_features = copies[first_copies]
+        holdout_features = np.stack([golden_copies[copy // per_golden][copy % per_golden] for copy in first_copies])
     holdout_grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
     holdout_scores = grid_scores(holdout_grids, settings, shape)
     calibration = {
@@ -174,12 +175,22 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
     progress("calibration", 1, 1)
     layout_features = None
     if n_goldens >= MIN_GOLDENS and settings.layout != "off":  # gain copies last per golden (holdout_groups)
-        per_golden, gains = len(copies) // n_goldens, len(settings.augmentations.gains)
+        gains = len(settings.augmentations.gains)
         own = np.r_[0, np.arange(per_golden - gains, per_golden)]
-        layout_features = copies.reshape(n_goldens, per_golden, *copies.shape[1:])[:, own].astype(np.float16)
+        layout_features = np.stack([features[own] for features in golden_copies]).astype(np.float16)
     return MemoryFit(memory, row_groups, holdout_features, holdout_grids, threshold, calibration, presence,
                      layout_features,
-                     len(copies), len(patches) * patches.shape[1], shape)
+                     n_goldens * per_golden, n_goldens * per_golden * grid[0] * grid[1], shape)
+
+
+def _group_rows(golden_copies: list[np.ndarray], members: np.ndarray) -> np.ndarray:
+    """The copies ``members`` (numbered golden by golden; all of one golden, as every hold-out group's are) [n, h, w,
+    D]: a view where they are consecutive (a golden's whole group), else a gathered copy (a single golden's poses)."""
+    golden, own = np.divmod(members, len(golden_copies[0]))
+    features = golden_copies[golden[0]]
+    if np.array_equal(own, np.arange(own[0], own[0] + len(own))):
+        return features[own[0]:own[0] + len(own)]
+    return features[own]
 
 
 def golden_outline(golden_frames: list[np.ndarray], settings: DetectorSettings) -> PartOutline | None:

@@ -50,6 +50,7 @@ class FeatureCache:
         if key not in self._golden:
             started = time.perf_counter()
             features = self._extract(augmented_copies(self.golden_frame(path), augmentations))
+            features.setflags(write=False)  # shared by every fit of the run: fit_memory copies, never alters it
             self._golden[key] = (features, time.perf_counter() - started)
         return self._golden[key]
 
