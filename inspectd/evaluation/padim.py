@@ -19,7 +19,7 @@ REGULARISATION = 0.01
 class Padim:
     def __init__(self, golden_features: np.ndarray) -> None:
         """golden_features: [N, h, w, D] (no augmentation, no embedder)."""
-        features = torch.from_numpy(golden_features).double()
+        features = torch.tensor(golden_features, dtype=torch.float64)
         count, height, width, dim = features.shape
         self.mean = features.mean(0)
         # centred goldens per position: [h*w, n, D]
@@ -32,7 +32,7 @@ class Padim:
     def patch_scores(self, features: np.ndarray) -> np.ndarray:
         """[B, h, w, D] -> [B, h, w] Mahalanobis distances."""
         batch, height, width, dim = features.shape
-        centred = (torch.from_numpy(features).double() - self.mean).reshape(batch, height * width, dim)
+        centred = (torch.tensor(features, dtype=torch.float64) - self.mean).reshape(batch, height * width, dim)
         projected = torch.einsum("pnd,bpd->bpn", self.centred, centred)  # Y y per position
         reduction = torch.einsum("bpn,pnm,bpm->bp", projected, self.gram_inverse, projected)
         squared = ((centred * centred).sum(-1) - reduction) / REGULARISATION

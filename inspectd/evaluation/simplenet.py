@@ -49,7 +49,7 @@ class SimpleNet:
     def __init__(self, golden_features: np.ndarray, seed: int, steps: int = STEPS,
                  time_cap_seconds: float = TIME_CAP_SECONDS) -> None:
         """golden_features: [N, h, w, D] (no augmentation, no embedder)."""
-        patches = torch.from_numpy(golden_features.reshape(-1, golden_features.shape[-1])).float()
+        patches = torch.tensor(golden_features.reshape(-1, golden_features.shape[-1]), dtype=torch.float32)
         self.scale = float(patches.std(0).pow(2).mean().sqrt().clamp_min(1e-6))
         patches = patches / self.scale
         dim = patches.shape[1]
@@ -89,7 +89,7 @@ class SimpleNet:
     def patch_scores(self, features: np.ndarray) -> np.ndarray:
         """[B, h, w, D] -> [B, h, w] anomaly scores, -D(adaptor(patch))."""
         batch, height, width, dim = features.shape
-        patches = torch.from_numpy(features.reshape(-1, dim)).float() / self.scale
+        patches = torch.tensor(features.reshape(-1, dim), dtype=torch.float32) / self.scale
         with torch.inference_mode():
             scores = -self.discriminator(self.adaptor(patches))[:, 0]
         return scores.numpy().reshape(batch, height, width)
