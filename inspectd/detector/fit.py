@@ -157,7 +157,8 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         holdout_features = featurize(0, HALF_STRIDE_COPIES)[1:]
     else:  # each golden's original (K >= 2), or each pose (K = 1), against the other groups' rows
         row_groups = np.repeat(group_ids, [len(part) for part in memory_parts]).astype(np.int32)
-        holdout_features = np.stack([golden_copies[copy // per_golden][copy % per_golden] for copy in first_copies])
+        holdout_features = np.concatenate([_group_rows(golden_copies, first_copies[g:g + 1])
+                                           for g in range(len(group_ids))])
     holdout_grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
     holdout_scores = grid_scores(holdout_grids, settings, shape)
     calibration = {
