@@ -102,6 +102,16 @@ def test_round_parts_and_pose_off_get_no_alignment() -> None:
     assert pose_of([bar(15.0), bar(70.0)], DetectorSettings()) is not None
 
 
+@pytest.mark.parametrize("degrees", [0.0, 3.0, 88.0, 177.0])
+def test_a_single_golden_square_to_the_frame_is_taken_as_held_at_that_angle(degrees: float) -> None:
+    assert pose_of([bar(degrees)], DetectorSettings()) is None
+
+
+@pytest.mark.parametrize("degrees", [9.0, 30.0, 60.0, 100.0])
+def test_a_single_golden_at_a_slant_is_turned(degrees: float) -> None:
+    assert pose_of([bar(degrees)], DetectorSettings()) is not None
+
+
 def test_a_frame_without_the_part_is_cropped_at_its_centre() -> None:
     pose = fitted([bar(15.0), bar(70.0)])
     empty = np.full((*SHAPE, 3), 200, np.uint8)
@@ -175,6 +185,7 @@ def test_a_long_part_held_at_one_angle_is_not_turned(data_root):
     layout that the structural check compares (MVTec LOCO's logical anomalies)."""
     folder = data_root / "mvtec_loco" / "juice_bottle" / "train" / "good"
     goldens = [read_rgb(path) for path in image_files(folder)[:3]]
-    fit = fit_inputs(goldens, DetectorSettings())
-    assert fit.outline is not None and fit.pose is None
+    for count in (3, 1):
+        fit = fit_inputs(goldens[:count], DetectorSettings())
+        assert fit.outline is not None and fit.pose is None, count
     assert axis_spread([0.0, 179.0, 3.0]) == pytest.approx(4.0) and axis_spread([10.0, 80.0]) == pytest.approx(70.0)

@@ -32,6 +32,10 @@ CORE_QUANTILE, CORE_SHARE = 99.0, 0.25
 # two goldens or more whose long axes all lie within this many degrees of each other show a part held at a fixed
 # angle (a bottle standing upright): turning gains nothing there, and the whole frame keeps the layout's context
 FIXED_AXIS_DEGREES = 15.0
+# one golden cannot show that the angle is fixed, but a part held in a fixture lies square to the camera: a single
+# golden's long axis within this many degrees of the frame's x or y axis is taken as held at that angle (juice
+# bottles: every train good within 4.7 degrees; screws, which lie at any angle: 18 % of them)
+SQUARE_AXIS_DEGREES = 5.0
 WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of the window
 # the axis errs by a few degrees between frames; 6 degree steps keep a patch within 3 of a copy
 ALIGNED_ROTATIONS = (0.0, 6.0, -6.0, 180.0, 174.0, 186.0)
@@ -121,14 +125,18 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
              settings: DetectorSettings) -> PoseAlignment | None:
     """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
     alignment, or None where the settings turn it off, no outline fits, a golden's part is not long
-    (``MIN_ELONGATION``) or two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``)."""
+    (``MIN_ELONGATION``), two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``) or a single golden
+    shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
     if settings.pose == "off" or outline is None:
         return None
     axes = [_axis(outline.weights(frame)) for frame in golden_frames]
     sizes = np.array([size for _, size, _ in axes])
     if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:
         return None
-    if axis_spread([degrees for _, _, degrees in axes]) <= FIXED_AXIS_DEGREES and len(axes) > 1:
+    angles = [degrees for _, _, degrees in axes]
+    if len(axes) > 1 and axis_spread(angles) <= FIXED_AXIS_DEGREES:
+        return None
+    if len(axes) == 1 and off_frame_axes(angles[0]) <= SQUARE_AXIS_DEGREES:
         return None
     margin = 2 * WINDOW_MARGIN * sizes[:, 0].max()
     length, width = (float(side) + margin for side in sizes.max(0))
@@ -141,6 +149,12 @@ def axis_spread(degrees: list[float]) -> float:
     turns = np.mod(np.asarray(degrees, np.float64), 180.0)
     gaps = np.abs(turns[:, None] - turns[None, :])
     return float(np.minimum(gaps, 180.0 - gaps).max())
+
+
+def off_frame_axes(degrees: float) -> float:
+    """The angle (0-45) between a long axis at ``degrees`` and the nearer of the frame's x and y axes."""
+    to_x = axis_spread([degrees, 0.0])
+    return min(to_x, 90.0 - to_x)
 
 
 def _axis(weights: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:
