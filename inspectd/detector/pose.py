@@ -32,6 +32,10 @@ CORE_QUANTILE, CORE_SHARE = 99.0, 0.25
 # two goldens or more whose long axes all lie within this many degrees of each other show a part held at a fixed
 # angle (a bottle standing upright): turning gains nothing there, and the whole frame keeps the layout's context
 FIXED_AXIS_DEGREES = 15.0
+# a long part is rigid: its body is as long on every golden, give or take this factor (screws within 1.02, juice
+# bottles 1.07 over every draw of 2-8 goldens). A "long" body whose length changes between goldens is a highlight or
+# shading taken for the part (a tyre's tread glint: 1.4-4.7), and turning frames to it scatters them
+MAX_LENGTH_RATIO = 1.2
 # one golden cannot show that the angle is fixed, but a part held in a fixture lies square to the camera: a single
 # golden's long axis within this many degrees of the frame's x or y axis is taken as held at that angle (juice
 # bottles: every train good within 4.7 degrees; screws, which lie at any angle: 18 % of them)
@@ -125,13 +129,15 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
              settings: DetectorSettings) -> PoseAlignment | None:
     """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
     alignment, or None where the settings turn it off, no outline fits, a golden's part is not long
-    (``MIN_ELONGATION``), two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``) or a single golden
+    (``MIN_ELONGATION``) or not as long as on the others (``MAX_LENGTH_RATIO``), two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``) or a single golden
     shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
     if settings.pose == "off" or outline is None:
         return None
     axes = [_axis(outline.weights(frame)) for frame in golden_frames]
     sizes = np.array([size for _, size, _ in axes])
     if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:
+        return None
+    if sizes[:, 0].max() > MAX_LENGTH_RATIO * sizes[:, 0].min():
         return None
     angles = [degrees for _, _, degrees in axes]
     if len(axes) > 1 and axis_spread(angles) <= FIXED_AXIS_DEGREES:
