@@ -1,11 +1,16 @@
-"""AUROC against hand-computed cases, pixel AUROC on masks of another shape, and the K-shot draw of the protocol."""
+"""AUROC against hand-computed cases, pixel AUROC on masks of another shape, the K-shot draw of the protocol, and
+the input shape each draw is evaluated at."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inspectd.evaluation.dataset import draw_shots
+from inspectd.detector.features import input_shape
+from inspectd.detector.fit import golden_input_shape
+from inspectd.detector.settings import DetectorSettings
+from inspectd.evaluation.dataset import draw_shots, draws_by_input_shape, load_category
+from inspectd.images import read_rgb
 from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
 
 
@@ -52,3 +57,31 @@ def test_escape_at_false_reject_places_the_threshold_on_the_goods() -> None:
 
 def test_shot_draw_follows_protocol() -> None:
     assert draw_shots(60, 4, 1) == list(np.random.RandomState(1).choice(60, 4, replace=False))
+
+
+def test_draws_are_evaluated_at_the_input_shape_their_fit_gets(data_root) -> None:
+    """magnetic_tile's tiles are cut to size (0.45-2.32 as wide as high over seeds 0-2's first goldens): one golden
+    gives its own aspect, goldens of differing aspects a square, as fit_bank does; the draws are scored at those
+    shapes, not at the first train image's. A category of one frame size keeps one shape."""
+    settings = DetectorSettings()
+    tiles = load_category(data_root / "magnetic_tile" / "magnetic_tile")
+    groups = draws_by_input_shape(tiles, [1, 4], [0, 1, 2], settings)
+    assert sorted((draw.shots, draw.seed) for _, draws in groups for draw in draws) == [
+        (shots, seed) for shots in (1, 4) for seed in (0, 1, 2)]
+    for shape, draws in groups:
+        for draw in draws:
+            assert golden_input_shape([read_rgb(path) for path in draw.goldens], settings) == shape
+    shapes = dict(((draw.shots, draw.seed), shape) for shape, draws in groups for draw in draws)
+    assert {shapes[(4, seed)] for seed in (0, 1, 2)} == {(320, 320)}
+    assert len({shapes[(1, seed)] for seed in (0, 1, 2)}) == 3
+    bottle = load_category(data_root / "mvtec_ad" / "bottle")
+    assert len(draws_by_input_shape(bottle, [1, 4], [0, 1, 2], settings)) == 1
+
+
+def test_goldens_of_one_aspect_keep_it_and_goldens_of_several_are_squared() -> None:
+    settings = DetectorSettings()
+    wide, tall = np.zeros((200, 400, 3), np.uint8), np.zeros((400, 200, 3), np.uint8)
+    assert golden_input_shape([wide, wide], settings) == input_shape(200, 400, 320)
+    assert golden_input_shape([wide], settings)[1] > golden_input_shape([wide], settings)[0]
+    assert golden_input_shape([wide, tall], settings) == (320, 320)
+    assert golden_input_shape([wide, np.zeros((198, 400, 3), np.uint8)], settings) == input_shape(200, 400, 320)

@@ -58,3 +58,19 @@ def test_refit_names_a_bad_region_of_interest(data_root, tmp_path) -> None:
     assert outcome.exit_code == 2
     assert "products.bottle.detector: roi must be [left, top, right, bottom]" in outcome.output
     assert not (tmp_path / "banks").exists()
+
+
+def test_refit_says_when_goldens_of_differing_shape_square_the_frames(data_root, tmp_path) -> None:
+    """Magnetic tiles are cut to size: goldens 0.59 and 2.32 as wide as high. Squashing every frame to one golden's
+    aspect distorts the others; the bank takes a square and refit says so."""
+    tiles = sorted((data_root / "magnetic_tile" / "magnetic_tile" / "train" / "good").iterdir())
+    folder = tmp_path / "golden"
+    folder.mkdir()
+    for index in (39, 41):  # the first two goldens seed 1 draws at 4 shots
+        shutil.copy(tiles[index], folder)
+    banks = tmp_path / "banks"
+    config = write_config(tmp_path / "line.yaml", banks, {"input_size": 128, "augmentations": {"rotations": 2}})
+    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(folder), "--config", str(config)])
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads((banks / "bottle" / "v0001" / "manifest.json").read_text())["input_shape"] == [128, 128]
+    assert "the goldens differ in shape, so every frame is squashed to 128 x 128 px" in outcome.output

@@ -58,10 +58,23 @@ def image_featurizer(input_frames: list[np.ndarray], settings: DetectorSettings,
     return featurize
 
 
+# goldens whose aspect ratios (width / height) differ by more than this factor show frames of no fixed shape (tiles
+# cut to size): frames are then squashed to a square, which distorts them less than one golden's aspect would
+ASPECT_SPREAD = 1.05
+
+
 def golden_input_shape(golden_images: list[np.ndarray], settings: DetectorSettings) -> tuple[int, int]:
-    """The shape frames are resized to: from the first golden image's aspect ratio (frames of a product share one)."""
+    """The shape frames are resized to: the first golden image's aspect ratio (frames of a product share one),
+    or a square where the goldens' aspects differ (``goldens_share_aspect``)."""
     height, width = golden_images[0].shape[:2]
-    return input_shape(height, width, settings.input_size, settings.keep_aspect)
+    return input_shape(height, width, settings.input_size,
+                       settings.keep_aspect and goldens_share_aspect(golden_images))
+
+
+def goldens_share_aspect(golden_images: list[np.ndarray]) -> bool:
+    """Whether the goldens' aspect ratios lie within ``ASPECT_SPREAD`` of each other."""
+    aspects = [image.shape[1] / image.shape[0] for image in golden_images]
+    return max(aspects) <= ASPECT_SPREAD * min(aspects)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inspectd.detector.fit import golden_input_shape
+from inspectd.detector.settings import DetectorSettings
 from inspectd.images import image_files, read_rgb
 
 
@@ -62,3 +64,26 @@ def _mask_for(root: Path, defect: str, image_path: Path, shape: tuple[int, int])
 def draw_shots(n_train: int, shots: int, seed: int) -> list[int]:
     """Indices into the sorted train/good files, exactly as METHOD.md section 6 prescribes."""
     return [int(i) for i in np.random.RandomState(seed).choice(n_train, shots, replace=False)]
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One run's goldens: ``shots`` train images drawn with ``seed``."""
+
+    shots: int
+    seed: int
+    goldens: list[Path]
+
+
+def draws_by_input_shape(category: Category, shots: list[int], seeds: list[int],
+                         settings: DetectorSettings) -> list[tuple[tuple[int, int], list[Draw]]]:
+    """Every shot count's and seed's draw, grouped by the input shape its fit gets (``fit.golden_input_shape`` of its
+    goldens), with that shape: a feature cache's. Frames of one size make one group; a category whose frames differ
+    in shape (magnetic_tile) is evaluated at the shapes its users' banks would have, not at its first train image's."""
+    groups: dict[tuple[int, int], list[Draw]] = {}
+    for shot_count in shots:
+        for seed in seeds:
+            goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shot_count, seed)]
+            shape = golden_input_shape([read_rgb(path) for path in goldens], settings)
+            groups.setdefault(shape, []).append(Draw(shot_count, seed, goldens))
+    return list(groups.items())

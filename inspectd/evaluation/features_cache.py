@@ -24,12 +24,14 @@ BATCH = 8
 class FeatureCache:
     """Raw (pre-embedder) patch features for one backbone, input size and category."""
 
-    def __init__(self, settings: DetectorSettings, reference_image: np.ndarray | None = None) -> None:
-        """``reference_image``: a frame of the category; its aspect ratio sets the input shape."""
+    def __init__(self, settings: DetectorSettings, reference_image: np.ndarray | None = None,
+                 shape: tuple[int, int] | None = None) -> None:
+        """``reference_image``: a frame of the category; its aspect ratio sets the input shape, unless ``shape``
+        gives it (``fit.golden_input_shape`` of a draw's goldens)."""
         self.backbone = get_backbone(settings.backbone, settings.weights_path)
         self.input_size = settings.input_size
         height, width = reference_image.shape[:2] if reference_image is not None else (1, 1)
-        self.shape = input_shape(height, width, settings.input_size, settings.keep_aspect)
+        self.shape = shape or input_shape(height, width, settings.input_size, settings.keep_aspect)
         self.precision = settings.precision
         self.norm_power = settings.feature_norm_power
         self._golden: dict[tuple[Path, AugmentationSet], tuple[np.ndarray, float]] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from inspectd.detector.feedback import add_good_copies
 from inspectd.detector.fit import fit_memory, scoring_bank
 from inspectd.detector.scoring import rejected
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
-from inspectd.evaluation.dataset import Category, draw_shots, load_category
+from inspectd.evaluation.dataset import Category, Draw, draw_shots, draws_by_input_shape, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
 from inspectd.images import read_rgb
@@ -52,11 +52,25 @@ class FeedbackRun:
 
 
 def prepare_run(data_dir: Path, settings: DetectorSettings) -> FeedbackRun:
-    """Cached whole-frame features: the simulation runs with pose alignment off (an aligned crop follows each
-    seed's goldens, so it cannot be cached), and a long part's rows are those of the whole-frame detector."""
+    """Cached whole-frame features at the input shape of the category's first train image (``prepared_runs``
+    follows each draw's first golden instead). The simulation runs with pose alignment off (an aligned crop
+    follows each seed's goldens, so it cannot be cached), and a long part's rows are those of the whole-frame
+    detector."""
+    category = load_category(data_dir)
+    return _prepared(category, replace(settings, pose="off"), FeatureCache(settings, read_rgb(category.train_files[0])))
+
+
+def prepared_runs(data_dir: Path, shots: list[int], seeds: list[int],
+                  settings: DetectorSettings) -> Iterator[tuple[FeedbackRun, list[Draw]]]:
+    """A prepared run (as ``prepare_run``'s) per input shape the draws' fits get, with those draws
+    (``dataset.draws_by_input_shape``: one where frames share one size)."""
     settings = replace(settings, pose="off")
     category = load_category(data_dir)
-    cache = FeatureCache(settings, read_rgb(category.train_files[0]))
+    for shape, draws in draws_by_input_shape(category, shots, seeds, settings):
+        yield _prepared(category, settings, FeatureCache(settings, shape=shape)), draws
+
+
+def _prepared(category: Category, settings: DetectorSettings, cache: FeatureCache) -> FeedbackRun:
     return FeedbackRun(category, cache, embed(cache.test(category.test_images)[0], settings.embedder), settings)
 
 
@@ -94,8 +108,9 @@ def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int
 
 
 def feedback_rows(data_dir: Path, shots: int, seeds: list[int], settings: DetectorSettings) -> list[FeedbackRow]:
-    run = prepare_run(data_dir, settings)
-    return [row for seed in seeds for row in simulate_feedback(run, *fit_seed(run, shots, seed), shots, seed)]
+    rows = [row for run, draws in prepared_runs(data_dir, [shots], seeds, settings) for draw in draws
+            for row in simulate_feedback(run, *fit_seed(run, shots, draw.seed), shots, draw.seed)]
+    return sorted(rows, key=lambda row: row.seed)
 
 
 def _first_false_reject(bank: Bank, pool: list[Path], cache: FeatureCache, settings: DetectorSettings) -> Path | None:

@@ -18,7 +18,7 @@ from inspectd.detector.pose import fit_pose
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.settings import PLAIN_PATCHCORE, AugmentationSet, DetectorSettings
-from inspectd.evaluation.dataset import Category, draw_shots, load_category
+from inspectd.evaluation.dataset import Category, draws_by_input_shape, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
 from inspectd.evaluation.padim import Padim
@@ -88,14 +88,15 @@ def evaluate(data_dirs: list[Path], shots: list[int], seeds: list[int], method: 
     results = []
     for data_dir in data_dirs:
         category = load_category(data_dir)
-        # The input shape follows the category's first train image (as fit_bank follows its first golden).
-        cache = FeatureCache(settings, read_rgb(category.train_files[0]))
-        for shot_count in shots:
-            for seed in seeds:
-                goldens = [category.train_files[i] for i in draw_shots(len(category.train_files), shot_count, seed)]
-                result = _run_one(category, cache, goldens, method, replace(settings, seed=seed), shot_count, seed)
+        rows = []
+        for shape, draws in draws_by_input_shape(category, shots, seeds, settings):
+            cache = FeatureCache(settings, shape=shape)  # the input shape fit_bank gives these goldens
+            for draw in draws:
+                result = _run_one(category, cache, draw.goldens, method, replace(settings, seed=draw.seed),
+                                  draw.shots, draw.seed)
                 progress(result)
-                results.append(result)
+                rows.append(result)
+        results += sorted(rows, key=lambda row: (row.shots, row.seed))
     return results
 
 

@@ -229,14 +229,14 @@ def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], setting
     """Every category, shot count and seed (the stream at ``defect_rate``, then with ``systematic`` the
     systematic-defect stream, then with ``drift`` the drift watch, all on one fitted bank); progress and the
     tables through ``echo``."""
-    from inspectd.evaluation.feedback_eval import prepare_run
+    from inspectd.evaluation.feedback_eval import prepared_runs
 
     results, drifts = [], []
     streams = [None] + ([systematic] if systematic else [])
     for data_dir in data_dirs:
-        run = prepare_run(data_dir, settings)
-        for shot_count in shots:
-            for seed in seeds:
+        for run, draws in prepared_runs(data_dir, shots, seeds, settings):
+            for draw in draws:
+                shot_count, seed = draw.shots, draw.seed
                 bank, pool = fit_seed(run, shot_count, seed)
                 for share in streams:
                     result = stream_result(run, bank, pool, shot_count, seed, frames, defect_rate, rule, share)
