@@ -27,7 +27,7 @@ import numpy as np
 from inspectd.detector.bank import Bank
 from inspectd.detector.calibration import leave_one_group_out_scores, threshold_from_scores
 from inspectd.detector.settings import DetectorSettings
-from inspectd.evaluation.feedback_eval import (FEEDBACK_STEPS, FeedbackRow, feedback_table, fit_seed, prepare_run,
+from inspectd.evaluation.feedback_eval import (FEEDBACK_STEPS, FeedbackRow, feedback_table, fit_seed, prepared_runs,
                                                simulate_feedback)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -80,12 +80,12 @@ def main() -> None:
     rows = []
     for name in categories:
         started = time.time()
-        run = prepare_run(DATA / name, DetectorSettings())
-        for seed in map(int, seeds):
-            bank, pool = fit_seed(run, shots, seed)
-            for rule in rules:
-                rows += [{"rule": rule, **asdict(row)} for row in
-                         simulate_feedback(run, bank, pool, shots, seed, RULES[rule]())]
+        for run, draws in prepared_runs(DATA / name, [shots], list(map(int, seeds)), DetectorSettings()):
+            for seed in (draw.seed for draw in draws):
+                bank, pool = fit_seed(run, shots, seed)
+                for rule in rules:
+                    rows += [{"rule": rule, **asdict(row)} for row in
+                             simulate_feedback(run, bank, pool, shots, seed, RULES[rule]())]
         print(f"{name}: {time.time() - started:.0f} s", flush=True)
         out.write_text(json.dumps(rows, indent=1))
     print_tables(rows)

@@ -10,8 +10,8 @@ from inspectd.detector.features import input_shape
 from inspectd.detector.fit import golden_input_shape
 from inspectd.detector.settings import DetectorSettings
 from inspectd.evaluation.dataset import draw_shots, draws_by_input_shape, load_category
-from inspectd.images import read_rgb
 from inspectd.evaluation.metrics import auroc, escape_at_false_reject, escape_rate, false_reject_rate, pixel_auroc
+from inspectd.images import read_rgb
 
 
 def test_auroc_known_values() -> None:

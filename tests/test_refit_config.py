@@ -70,7 +70,8 @@ def test_refit_says_when_goldens_of_differing_shape_square_the_frames(data_root,
         shutil.copy(tiles[index], folder)
     banks = tmp_path / "banks"
     config = write_config(tmp_path / "line.yaml", banks, {"input_size": 128, "augmentations": {"rotations": 2}})
-    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(folder), "--config", str(config)])
+    outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(folder),
+                                       "--config", str(config)])
     assert outcome.exit_code == 0, outcome.output
     assert json.loads((banks / "bottle" / "v0001" / "manifest.json").read_text())["input_shape"] == [128, 128]
     assert "the goldens differ in shape, so every frame is squashed to 128 x 128 px" in outcome.output

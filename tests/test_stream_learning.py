@@ -13,7 +13,7 @@ from inspectd.detector.drift import DriftRule
 from inspectd.detector.search import patch_index
 from inspectd.detector.stream_learning import StreamRule, StreamSample, admitted_patches, fit_stream_candidate
 from inspectd.evaluation.command import StreamOptions, run_eval
-from inspectd.evaluation.feedback_eval import fit_seed, prepare_run
+from inspectd.evaluation.feedback_eval import fit_seed, prepared_runs
 from inspectd.evaluation.stream_eval import _verdicts, draw_stream, drift_row, stream_features, stream_result
 
 # small enough for a test: 160 px, 4 rotations (the eval's figures use the defaults)
@@ -22,7 +22,7 @@ SETTINGS = DetectorSettings(input_size=160, augmentations=AugmentationSet(rotati
 
 @pytest.fixture(scope="module")
 def bottle(data_root):
-    run = prepare_run(data_root / "mvtec_ad" / "bottle", SETTINGS)
+    [(run, _)] = prepared_runs(data_root / "mvtec_ad" / "bottle", [4], [0], SETTINGS)
     bank, pool = fit_seed(run, 4, 0)
     return run, bank, pool
 

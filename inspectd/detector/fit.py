@@ -65,16 +65,17 @@ ASPECT_SPREAD = 1.05
 
 def golden_input_shape(golden_images: list[np.ndarray], settings: DetectorSettings) -> tuple[int, int]:
     """The shape frames are resized to: the first golden image's aspect ratio (frames of a product share one),
-    or a square where the goldens' aspects differ (``goldens_share_aspect``)."""
+    or a square where the goldens' aspects differ (``squares_frames``)."""
     height, width = golden_images[0].shape[:2]
     return input_shape(height, width, settings.input_size,
-                       settings.keep_aspect and goldens_share_aspect(golden_images))
+                       settings.keep_aspect and not squares_frames(golden_images, settings))
 
 
-def goldens_share_aspect(golden_images: list[np.ndarray]) -> bool:
-    """Whether the goldens' aspect ratios lie within ``ASPECT_SPREAD`` of each other."""
+def squares_frames(golden_images: list[np.ndarray], settings: DetectorSettings) -> bool:
+    """Whether frames that would keep their aspect are squared instead, because the goldens' aspect ratios differ
+    by more than ``ASPECT_SPREAD``."""
     aspects = [image.shape[1] / image.shape[0] for image in golden_images]
-    return max(aspects) <= ASPECT_SPREAD * min(aspects)
+    return settings.keep_aspect and max(aspects) > ASPECT_SPREAD * min(aspects)
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,8 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
              settings: DetectorSettings) -> PoseAlignment | None:
     """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
     alignment, or None where the settings turn it off, no outline fits, a golden's part is not long
-    (``MIN_ELONGATION``) or not as long as on the others (``MAX_LENGTH_RATIO``), two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``) or a single golden
-    shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
+    (``MIN_ELONGATION``) or not as long as on the others (``MAX_LENGTH_RATIO``), two goldens or more show it at
+    one angle (``FIXED_AXIS_DEGREES``) or a single golden shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
     if settings.pose == "off" or outline is None:
         return None
     axes = [_axis(outline.weights(frame)) for frame in golden_frames]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspectd.detector.bank import BankError, BankStore, validate_product
-from inspectd.detector.fit import fit_bank, goldens_share_aspect
+from inspectd.detector.fit import fit_bank, golden_input_shape, squares_frames
 from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
 from inspectd.images import image_files, read_rgb
 from inspectd.progress import Progress, no_progress
@@ -45,13 +45,15 @@ class RefitReport:
             f"; each frame is turned to the part's long axis and cropped to "
             f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
         squared = "" if self.squared_to is None else (
-            f"; the goldens differ in shape, so every frame is squashed to {self.squared_to[1]} x {self.squared_to[0]} px")
+            f"; the goldens differ in shape, so every frame is squashed to "
+            f"{self.squared_to[1]} x {self.squared_to[0]} px")
         structure = "" if self.structure is None else (
             f"; structural check on: each place compared with what the goldens show there (the goldens agree place "
             f"by place at {self.structure['agreement']:.2f} of the bank's threshold)")
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
-                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s{region}{outline}{pose}{squared}{structure}")
+                f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s"
+                f"{region}{outline}{pose}{squared}{structure}")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -86,7 +88,8 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     if not paths:
         raise BankError(f"no golden images found in {golden_dir}")
     images = [read_rgb(path) for path in paths]
-    bank = fit_bank(images, settings or DetectorSettings(), progress=progress)
+    settings = settings or DetectorSettings()
+    bank = fit_bank(images, settings, progress=progress)
     version_dir = BankStore(banks_dir).write(product, bank)
     counts = bank.manifest["counts"]
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
@@ -95,5 +98,4 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                        (bank.manifest["part_outline"] or {}).get("golden_share"),
                        None if bank.manifest["pose"] is None else tuple(bank.manifest["pose"]["window"]),
                        bank.manifest["structure"],
-                       None if goldens_share_aspect(images) or not bank.settings.keep_aspect
-                       else tuple(bank.manifest["input_shape"]))
+                       golden_input_shape(images, settings) if squares_frames(images, settings) else None)

@@ -20,7 +20,6 @@ from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 from inspectd.evaluation.dataset import Category, Draw, draw_shots, draws_by_input_shape, load_category
 from inspectd.evaluation.features_cache import FeatureCache
 from inspectd.evaluation.metrics import escape_rate, false_reject_rate
-from inspectd.images import read_rgb
 
 FEEDBACK_STEPS = (0, 1, 2, 4)
 
@@ -51,27 +50,18 @@ class FeedbackRun:
     settings: DetectorSettings
 
 
-def prepare_run(data_dir: Path, settings: DetectorSettings) -> FeedbackRun:
-    """Cached whole-frame features at the input shape of the category's first train image (``prepared_runs``
-    follows each draw's first golden instead). The simulation runs with pose alignment off (an aligned crop
-    follows each seed's goldens, so it cannot be cached), and a long part's rows are those of the whole-frame
-    detector."""
-    category = load_category(data_dir)
-    return _prepared(category, replace(settings, pose="off"), FeatureCache(settings, read_rgb(category.train_files[0])))
-
-
 def prepared_runs(data_dir: Path, shots: list[int], seeds: list[int],
                   settings: DetectorSettings) -> Iterator[tuple[FeedbackRun, list[Draw]]]:
-    """A prepared run (as ``prepare_run``'s) per input shape the draws' fits get, with those draws
-    (``dataset.draws_by_input_shape``: one where frames share one size)."""
+    """Cached whole-frame features, one run per input shape the draws' fits get, with those draws
+    (``dataset.draws_by_input_shape``: one where frames share one size). The simulation runs with pose alignment
+    off (an aligned crop follows each seed's goldens, so it cannot be cached), and a long part's rows are those of
+    the whole-frame detector."""
     settings = replace(settings, pose="off")
     category = load_category(data_dir)
     for shape, draws in draws_by_input_shape(category, shots, seeds, settings):
-        yield _prepared(category, settings, FeatureCache(settings, shape=shape)), draws
-
-
-def _prepared(category: Category, settings: DetectorSettings, cache: FeatureCache) -> FeedbackRun:
-    return FeedbackRun(category, cache, embed(cache.test(category.test_images)[0], settings.embedder), settings)
+        cache = FeatureCache(settings, shape=shape)
+        test_features = embed(cache.test(category.test_images)[0], settings.embedder)
+        yield FeedbackRun(category, cache, test_features, settings), draws
 
 
 def fit_seed(run: FeedbackRun, shots: int, seed: int) -> tuple[Bank, list[Path]]:
