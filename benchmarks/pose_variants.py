@@ -3,9 +3,10 @@
 
     OMP_NUM_THREADS=2 python benchmarks/pose_variants.py --category mvtec_ad/screw [--shots 1,2,4,8] [--seeds 0,1,2]
 
-Variants: ``default`` (the aligned copies of pose.aligned_augmentations: ALIGNED_ROTATIONS); ``mirror``
-(ALIGNED_ROTATIONS and each copy mirrored across the axis); ``ends-only`` (0 and 180 degrees alone);
-``margin-0.2`` (twice the window margin); ``whole-frame`` (pose off: the 24-rotation whole-frame default).
+Variants: ``default`` (the aligned copies of pose.aligned_augmentations: pose.aligned_rotations of the axis error
+measured on the goldens); ``one-step`` (one step either side of the axis whatever the error, the default before
+2026-12-06); ``mirror`` (the default copies, each also mirrored across the axis); ``ends-only`` (0 and 180 degrees
+alone); ``margin-0.2`` (twice the window margin); ``whole-frame`` (pose off: the 24-rotation whole-frame default).
 Each variant is the same ``inspectd eval`` harness with the pose module's copies or margin swapped. Prints one
 line per variant and shot count, means over the seeds: image AUROC (then per seed), the false-reject rate at
 the calibrated threshold, fit seconds and milliseconds per test image (run the variants in one process to
@@ -29,14 +30,18 @@ from inspectd.evaluation.harness import evaluate
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def _copies(rotations: tuple[float, ...], mirror: bool):
-    return lambda augmentations: replace(augmentations, rotations=rotations, hflip=False, vflip=mirror)
+def _copies(rotations: tuple[float, ...] | None, mirror: bool):
+    """An ``aligned_augmentations`` holding ``rotations`` (None: the measured ones), mirrored or not."""
+    def copies(augmentations, measured: tuple[float, ...]):
+        return replace(augmentations, rotations=measured if rotations is None else rotations, hflip=False, vflip=mirror)
+    return copies
 
 
 # (module, attribute, replacement) per variant
 VARIANTS = {
     "default": [],
-    "mirror": [(fit, "aligned_augmentations", _copies(pose.ALIGNED_ROTATIONS, True))],
+    "one-step": [(pose, "axis_error", lambda frames, outline: 0.0)],
+    "mirror": [(fit, "aligned_augmentations", _copies(None, True))],
     "ends-only": [(fit, "aligned_augmentations", _copies((0.0, 180.0), False))],
     "margin-0.2": [(pose, "WINDOW_MARGIN", 2 * pose.WINDOW_MARGIN)],
 }

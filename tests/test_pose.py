@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -16,7 +17,9 @@ from inspectd.detector.features import resize_to
 from inspectd.detector.feedback import add_good_frame
 from inspectd.detector.fit import fit_inputs, golden_input_shape
 from inspectd.detector.part_outline import fit_outline
-from inspectd.detector.pose import ALIGNED_ROTATIONS, PoseAlignment, axis_spread, fit_pose
+from inspectd.detector import pose as pose_module
+from inspectd.detector.pose import (PoseAlignment, aligned_rotations, aligned_span, axis_error, axis_spread,
+                                   fit_pose)
 from inspectd.detector.refit import refit_product
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
@@ -156,20 +159,37 @@ def test_an_aligned_screw_bank_beats_the_whole_frame_one_and_survives_storage(sc
     goldens, _ = golden_frames(screw, 1, 0)
     aligned = fit_bank(goldens, DetectorSettings())
     assert aligned.manifest["pose"] is not None
-    assert tuple(aligned.settings.augmentations.rotations) == ALIGNED_ROTATIONS
+    # this screw's body rectangle snaps between its shaft and a tilt that takes in the head (12.5 degrees), so the bank
+    # holds it two steps either side of the axis
+    assert tuple(aligned.settings.augmentations.rotations) == aligned_rotations(aligned.manifest["pose"]["axis_error"])
+    assert len(aligned.settings.augmentations.rotations) == 10
+    with mock.patch.object(pose_module, "axis_error", lambda frames, outline: 0.0):
+        one_step = fit_bank(goldens, DetectorSettings())
+    assert len(one_step.settings.augmentations.rotations) == 6
     whole = fit_bank(goldens, DetectorSettings(pose="off"))
     assert whole.manifest["pose"] is None
     scores = {}
-    for name, bank in (("aligned", aligned), ("whole", whole)):
+    for name, bank in (("aligned", aligned), ("one step", one_step), ("whole", whole)):
         inspections = Detector(bank).inspect(screw.test_images)
         assert all(i.anomaly_map.shape == Detector(bank).frame_shape for i in inspections[:3])
         scores[name] = np.array([i.image_score for i in inspections])
-    # seed 0, 1 golden: 0.789 aligned against 0.754 whole (benchmarks/pose_variants.py; the gain grows with the
-    # goldens: +0.08 at 4 shots over seeds 0-2)
-    assert auroc(scores["aligned"], screw.test_labels) > auroc(scores["whole"], screw.test_labels) + 0.02
+    separation = {name: auroc(values, screw.test_labels) for name, values in scores.items()}
+    # seed 0, 1 golden: 0.855 with the copies the axis error asks for, 0.790 with one step either side, 0.754 whole
+    # (docs/results.md, "Turning each frame to its part")
+    assert separation["aligned"] > separation["one step"] + 0.03 > separation["whole"] + 0.03, separation
     stored = load_bank(BankStore(tmp_path).write("screw", replace(aligned, manifest=dict(aligned.manifest))))
     again = np.array([i.image_score for i in Detector(stored).inspect(screw.test_images[:4])])
     assert np.array_equal(again, scores["aligned"][:4])
+
+
+def test_the_pose_copies_span_what_the_axis_estimate_misses() -> None:
+    assert aligned_rotations(0.0) == (0.0, 6.0, -6.0, 180.0, 174.0, 186.0)
+    assert aligned_rotations(9.0) == aligned_rotations(0.0)
+    assert aligned_rotations(12.5) == (0.0, 6.0, -6.0, 12.0, -12.0, 180.0, 174.0, 186.0, 168.0, 192.0)
+    assert len(aligned_rotations(90.0)) == 2 * (1 + 2 * pose_module.MAX_POSE_STEPS)
+    # a clean bar's axis is found again to a fraction of a degree however it is turned: one step either side
+    assert axis_error([bar(15.0), bar(70.0)], fit_outline(np.stack([bar(15.0), bar(70.0)]))) < 1.0
+    assert fitted([bar(15.0), bar(70.0)]).rotations == aligned_rotations(0.0)
 
 
 def test_a_good_frame_fed_back_to_an_aligned_bank_joins_it_as_a_crop(screw) -> None:
@@ -180,8 +200,11 @@ def test_a_good_frame_fed_back_to_an_aligned_bank_joins_it_as_a_crop(screw) -> N
     worst = int(np.argmax(before))
     grown, frame_score = add_good_frame(bank, goods[worst])
     assert frame_score == pytest.approx(before[worst], rel=1e-4)
-    # its crop's copies joined the bank, and they cover the frame as the daemon crops it
-    assert Detector(grown).inspect([goods[worst]])[0].image_score < 0.8 * before[worst]
+    # its crop's copies joined the bank, and they cover the frame as the daemon crops it: it passes now (seed 0's bank
+    # holds ten poses, so a golden's share of rows spreads over more copies than the frame's own: 5.50 -> 4.52, 0.82x;
+    # 0.79x with six)
+    after = Detector(grown).inspect([goods[worst]])[0]
+    assert after.image_score < 0.85 * before[worst] and after.image_score < grown.threshold < before[worst]
 
 
 def test_refit_says_when_it_aligns_and_a_bad_pose_setting_is_refused(screw, tmp_path: Path) -> None:
@@ -190,6 +213,7 @@ def test_refit_says_when_it_aligns_and_a_bad_pose_setting_is_refused(screw, tmp_
     shutil.copy(screw.train_files[0], golden)
     report = refit_product("screw", golden, tmp_path / "banks", DetectorSettings(input_size=224))
     assert "turned to the part's long axis" in report.summary() and report.pose_window is not None
+    assert f"within {aligned_span(report.pose_axis_error):.0f} degrees of the axis" in report.summary()
     with pytest.raises(ValueError, match="pose must be one of"):
         DetectorSettings().with_overrides({"pose": "on"})
 

@@ -97,8 +97,8 @@ def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> F
     if pose is None:
         return FitInputs(frames, frames, settings, outline, None)
     inputs = pose.crops(golden_images, pose.placements(frames))
-    return FitInputs(frames, inputs, replace(settings, augmentations=aligned_augmentations(settings.augmentations)),
-                     outline, pose)
+    aligned = aligned_augmentations(settings.augmentations, pose.rotations)
+    return FitInputs(frames, inputs, replace(settings, augmentations=aligned), outline, pose)
 
 
 def mirrored_cells(settings: DetectorSettings, shape: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:

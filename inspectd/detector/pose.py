@@ -7,8 +7,9 @@ the minimum-area rectangle of each frame's part body (the pixels whose colour li
 background's) gives the part's centre and long axis; the frame is turned about that centre so the axis lies along
 x, and one fixed window round it (the goldens' largest rectangle plus ``WINDOW_MARGIN``) is resized to the
 backbone's input. The part is then seen at a higher resolution for the same input size, and the bank needs
-only what the axis leaves open: which end is which (180 degrees) and the axis's few degrees of error
-(``ALIGNED_ROTATIONS``). Not the mirror image across the axis: a mirrored part (a left-hand thread) is a defect.
+only what the axis leaves open: which end is which (180 degrees) and the axis's error, which refit measures on
+the goldens themselves (``axis_error``, ``aligned_rotations``). Not the mirror image across the axis: a mirrored
+part (a left-hand thread) is a defect.
 
 Maps are scored in the window and turned back onto the frame (at ``frame_shape``), where the outline, the
 regions and the overlay read them; what lies outside the window scores 0.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from inspectd.detector.augment import rotate
 from inspectd.detector.features import input_shape, resize_to
 from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
@@ -41,8 +43,14 @@ MAX_LENGTH_RATIO = 1.2
 # bottles: every train good within 4.7 degrees; screws, which lie at any angle: 18 % of them)
 SQUARE_AXIS_DEGREES = 5.0
 WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of the window
-# the axis errs by a few degrees between frames; 6 degree steps keep a patch within 3 of a copy
-ALIGNED_ROTATIONS = (0.0, 6.0, -6.0, 180.0, 174.0, 186.0)
+# The bank holds the part in steps of POSE_STEP degrees either side of the axis (a patch within 3 degrees of a copy),
+# as far as the axis estimate strays: each golden is turned by ERROR_TEST_TURNS (no multiple of the step) and its axis
+# found again; the largest miss against the golden's own axis, turned alike, sets how many steps (at least one, at
+# most MAX_POSE_STEPS). A screw's body rectangle snaps between its shaft and a tilt that takes in the head's rim, 12.5
+# degrees apart, on 26 of 30 train goods; a bar's misses by 0.1 degrees
+POSE_STEP = 6.0
+ERROR_TEST_TURNS = tuple(7.0 + 15.0 * i for i in range(12))
+MAX_POSE_STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -51,15 +59,23 @@ class PoseAlignment:
     frame_shape: tuple[int, int]  # (height, width) a frame is searched at, and its maps are returned at
     window: tuple[float, float]  # (length, width) of the crop round the part, in frame_shape pixels
     input_shape: tuple[int, int]  # (height, width) the crop is resized to for the backbone
+    # the largest miss of the axis estimate on the goldens turned (``axis_error``; None: a bank written before it was
+    # measured, which holds one step either side)
+    axis_error: float | None = None
+
+    @property
+    def rotations(self) -> tuple[float, ...]:
+        """The angles the bank holds each golden at (``aligned_rotations`` of the axis error)."""
+        return aligned_rotations(0.0 if self.axis_error is None else self.axis_error)
 
     def to_dict(self) -> dict:
         return {"outline": self.outline.to_dict(), "frame_shape": list(self.frame_shape),
-                "window": list(self.window), "input_shape": list(self.input_shape)}
+                "window": list(self.window), "input_shape": list(self.input_shape), "axis_error": self.axis_error}
 
     @classmethod
     def from_dict(cls, data: dict) -> "PoseAlignment":
         return cls(PartOutline.from_dict(data["outline"]), tuple(data["frame_shape"]), tuple(data["window"]),
-                   tuple(data["input_shape"]))
+                   tuple(data["input_shape"]), data.get("axis_error"))
 
     def placements(self, frames: list[np.ndarray]) -> np.ndarray:
         """Frames at ``frame_shape`` -> [B, 2, 3] affine maps from a frame's pixels to its crop's input pixels."""
@@ -119,10 +135,44 @@ class PoseAlignment:
         return int(np.ceil(max(self.frame_shape) * zoom))
 
 
-def aligned_augmentations(augmentations: AugmentationSet) -> AugmentationSet:
-    """The copies a pose-aligned bank holds: the configured gains, shifts and zooms, at ``ALIGNED_ROTATIONS`` in
-    place of the configured rotations and flips."""
-    return replace(augmentations, rotations=ALIGNED_ROTATIONS, hflip=False, vflip=False)
+def aligned_augmentations(augmentations: AugmentationSet, rotations: tuple[float, ...]) -> AugmentationSet:
+    """The copies a pose-aligned bank holds: the configured gains, shifts and zooms, at ``rotations``
+    (``PoseAlignment.rotations``) in place of the configured rotations and flips."""
+    return replace(augmentations, rotations=rotations, hflip=False, vflip=False)
+
+
+def aligned_rotations(axis_error: float) -> tuple[float, ...]:
+    """The pose copies for an axis estimate that misses by up to ``axis_error`` degrees: 0 and 180, and steps of
+    ``POSE_STEP`` either side of each as far as ``aligned_span``. 0 -> (0, 6, -6, 180, 174, 186); 12.5 -> (0, 6, -6,
+    12, -12, 180, 174, 186, 168, 192)."""
+    steps = round(aligned_span(axis_error) / POSE_STEP)
+    offsets = [0.0, *(sign * POSE_STEP * step for step in range(1, steps + 1) for sign in (1.0, -1.0))]
+    return (*offsets, *(180.0 - offset for offset in offsets))
+
+
+def aligned_span(axis_error: float) -> float:
+    """How far either side of the axis (degrees) the pose copies reach: steps of ``POSE_STEP`` until a copy lies within
+    half a step of ``axis_error``, one step at least and ``MAX_POSE_STEPS`` at most."""
+    return POSE_STEP * min(MAX_POSE_STEPS, max(1, int(np.ceil((axis_error - POSE_STEP / 2) / POSE_STEP))))
+
+
+def axis_error(golden_frames: list[np.ndarray], outline: PartOutline) -> float:
+    """The largest angle (degrees, 0-90) between the long axis found on a golden turned by each of
+    ``ERROR_TEST_TURNS`` and the golden's own axis turned alike: how far the estimate strays between frames of one
+    part. Each golden is padded with its edge (the background) before it is turned, so no corner of the part is
+    cut off."""
+    misses = []
+    for frame in golden_frames:
+        own = _axis(outline.weights(frame))[2]
+        height, width = frame.shape[:2]
+        side = int(np.ceil(np.hypot(height, width)))
+        top, left = (side - height) // 2, (side - width) // 2
+        padded = cv2.copyMakeBorder(frame, top, side - height - top, left, side - width - left, cv2.BORDER_REPLICATE)
+        for turn in ERROR_TEST_TURNS:
+            # rotate() turns counter-clockwise on screen, which lowers minAreaRect's angle
+            found = _axis(outline.weights(rotate(padded, turn, border=cv2.BORDER_REPLICATE)))[2]
+            misses.append(axis_spread([found, own - turn]))
+    return max(misses)
 
 
 def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
@@ -147,7 +197,8 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
     margin = 2 * WINDOW_MARGIN * sizes[:, 0].max()
     length, width = (float(side) + margin for side in sizes.max(0))
     shape = input_shape(round(width), round(length), settings.input_size, settings.keep_aspect)
-    return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape)
+    return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape,
+                         round(axis_error(golden_frames, outline), 2))
 
 
 def axis_spread(degrees: list[float]) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from inspectd.detector.bank import BankError, BankStore, validate_product
 from inspectd.detector.fit import fit_bank, golden_input_shape, squares_frames
+from inspectd.detector.pose import PoseAlignment, aligned_span
 from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
 from inspectd.images import image_files, read_rgb
 from inspectd.progress import Progress, no_progress
@@ -32,6 +33,8 @@ class RefitReport:
     structure: dict | None = None
     # (height, width) every frame is squashed to because the goldens differ in shape; None: the first golden's aspect
     squared_to: tuple[int, int] | None = None
+    # how far the pose alignment's axis estimate strays on the goldens turned (pose.axis_error, degrees); None: no pose
+    pose_axis_error: float | None = None
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -43,7 +46,9 @@ class RefitReport:
             f"; the heatmap shows the part's outline ({self.outline_share:.0%} of a golden frame)")
         pose = "" if self.pose_window is None else (
             f"; each frame is turned to the part's long axis and cropped to "
-            f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it")
+            f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it, the bank holding it within "
+            f"{aligned_span(self.pose_axis_error):.0f} degrees of the axis (found again within "
+            f"{self.pose_axis_error:.1f} degrees on the goldens turned)")
         squared = "" if self.squared_to is None else (
             f"; the goldens differ in shape, so every frame is squashed to "
             f"{self.squared_to[1]} x {self.squared_to[0]} px")
@@ -92,10 +97,11 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     bank = fit_bank(images, settings, progress=progress)
     version_dir = BankStore(banks_dir).write(product, bank)
     counts = bank.manifest["counts"]
+    pose = None if bank.manifest["pose"] is None else PoseAlignment.from_dict(bank.manifest["pose"])
     return RefitReport(product, version_dir, counts["images"], counts["augmented_copies"], counts["patches"],
                        counts["coreset"], bank.threshold, bank.manifest["calibration"]["expected_false_reject"],
                        time.perf_counter() - started, bank.settings.roi,
                        (bank.manifest["part_outline"] or {}).get("golden_share"),
-                       None if bank.manifest["pose"] is None else tuple(bank.manifest["pose"]["window"]),
-                       bank.manifest["structure"],
-                       golden_input_shape(images, settings) if squares_frames(images, settings) else None)
+                       None if pose is None else pose.window, bank.manifest["structure"],
+                       golden_input_shape(images, settings) if squares_frames(images, settings) else None,
+                       None if pose is None else pose.axis_error)

@@ -88,7 +88,8 @@ class DetectorSettings:
     part_outline: str = "auto"
     # "auto": where the goldens show a long, thin part on a background of its own colour, each frame is turned to
     # the part's long axis and cropped round it, and the bank holds the part near that pose (detector/pose.py;
-    # the configured rotations and flips give way to pose.ALIGNED_ROTATIONS).
+    # the configured rotations and flips give way to pose.aligned_rotations: as far either side of the axis as refit
+    # finds the axis estimate strays on the goldens).
     # "off": the whole frame at the configured copies (docs/results.md, "Turning each frame to its part")
     pose: str = "auto"
     # the structural check (detector/layout.py): each place of a frame against what the goldens show at that place,
