@@ -69,3 +69,26 @@ def test_rows_left_out_of_a_search_are_as_if_never_in_the_bank(bank_and_features
         assert np.abs(found - left).max() <= 5e-3 * left.max()  # the shortlist's bf16 pick: within 0.5 %
         assert (found >= PatchIndex(memory).patch_scores(features[:2]) - 1e-4 * left.max()).all()
         assert np.abs(found - index.patch_scores(features[:2])).max() > 1e-3 * left.max()  # the exclusion moved them
+
+
+class CountingIndex(ClusteredIndex):
+    """Counts the patch-row distances each search computes."""
+
+    distances = 0
+
+    def _search_rows(self, queries, norms, patches, start, end, best, nearest, blocked) -> None:
+        self.distances += len(patches) * (end - start)
+        super()._search_rows(queries, norms, patches, start, end, best, nearest, blocked)
+
+
+def test_rows_nearer_a_clusters_centre_than_a_patch_can_reach_are_skipped(bank_and_features, monkeypatch) -> None:
+    # a row m of cluster c can be nearer patch q than the best distance found only if |m - c| >= |q - c| - best:
+    # skipping the rest changes no score and saves work on real features
+    memory, features = bank_and_features
+    shells = CountingIndex(memory, 24)
+    scores = shells.patch_scores(features)
+    monkeypatch.setattr(CountingIndex, "_shell_groups",
+                        lambda self, patches, cluster, reach: ClusteredIndex._shell_groups(self, patches, cluster, None))
+    whole = CountingIndex(memory, 24)
+    assert np.array_equal(whole.patch_scores(features), scores)
+    assert shells.distances < 0.85 * whole.distances, (shells.distances, whole.distances)
