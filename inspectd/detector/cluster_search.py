@@ -82,7 +82,7 @@ class ClusteredIndex:
             self._search(queries, query_norms, first, best, nearest, blocked)
             bound = self._lower_bounds(to_centres) ** 2
             # the least distance from its centre a cluster's row must have to come nearer than the best found
-            reach = to_centres - np.sqrt(best)[:, None] * (1 + ROUNDING_SLACK)
+            reach = to_centres - np.sqrt(np.maximum(best, 0.0))[:, None] * (1 + ROUNDING_SLACK)
             self._search(queries, query_norms, (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest,
                          blocked, reach)
             differences = self.rows[torch.from_numpy(nearest)] - queries
