@@ -87,8 +87,9 @@ def test_rows_nearer_a_clusters_centre_than_a_patch_can_reach_are_skipped(bank_a
     memory, features = bank_and_features
     shells = CountingIndex(memory, 24)
     scores = shells.patch_scores(features)
-    monkeypatch.setattr(CountingIndex, "_shell_groups",
-                        lambda self, patches, cluster, reach: ClusteredIndex._shell_groups(self, patches, cluster, None))
+    def every_row(self, patches, cluster, reach):
+        return ClusteredIndex._shell_groups(self, patches, cluster, None)
+    monkeypatch.setattr(CountingIndex, "_shell_groups", every_row)
     whole = CountingIndex(memory, 24)
     assert np.array_equal(whole.patch_scores(features), scores)
     assert shells.distances < 0.85 * whole.distances, (shells.distances, whole.distances)

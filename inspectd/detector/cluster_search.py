@@ -102,7 +102,8 @@ class ClusteredIndex:
                 nearest: np.ndarray, blocked: torch.Tensor | None, reach: np.ndarray | None = None) -> None:
         """For each cluster, the patches ``wanted`` [patches, clusters] marks: lower ``best`` (squared distance)
         and ``nearest`` (row) where the cluster holds a nearer row that ``blocked`` (None: none) does not mark.
-        ``reach`` [patches, clusters]: only rows at least this far from the cluster's centre are searched (None: all)."""
+        ``reach`` [patches, clusters]: only rows at least this far from the cluster's centre are searched (None:
+        all)."""
         for cluster in range(len(self.radii)):
             patches = np.flatnonzero(wanted[:, cluster])
             start, end = self.starts[cluster], self.starts[cluster + 1]
