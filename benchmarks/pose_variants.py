@@ -40,7 +40,7 @@ def _copies(rotations: tuple[float, ...] | None, mirror: bool):
 # (module, attribute, replacement) per variant
 VARIANTS = {
     "default": [],
-    "one-step": [(pose, "axis_error", lambda frames, outline: 0.0)],
+    "one-step": [(pose, "axis_error", lambda frames, outline, angles: 0.0)],
     "mirror": [(fit, "aligned_augmentations", _copies(None, True))],
     "ends-only": [(fit, "aligned_augmentations", _copies((0.0, 180.0), False))],
     "margin-0.2": [(pose, "WINDOW_MARGIN", 2 * pose.WINDOW_MARGIN)],

@@ -18,8 +18,7 @@ from inspectd.detector.feedback import add_good_frame
 from inspectd.detector.fit import fit_inputs, golden_input_shape
 from inspectd.detector.part_outline import fit_outline
 from inspectd.detector import pose as pose_module
-from inspectd.detector.pose import (PoseAlignment, aligned_rotations, aligned_span, axis_error, axis_spread,
-                                   fit_pose)
+from inspectd.detector.pose import PoseAlignment, aligned_rotations, aligned_span, axis_spread, fit_pose
 from inspectd.detector.refit import refit_product
 from inspectd.evaluation.dataset import draw_shots, load_category
 from inspectd.evaluation.metrics import auroc
@@ -163,7 +162,7 @@ def test_an_aligned_screw_bank_beats_the_whole_frame_one_and_survives_storage(sc
     # holds it two steps either side of the axis
     assert tuple(aligned.settings.augmentations.rotations) == aligned_rotations(aligned.manifest["pose"]["axis_error"])
     assert len(aligned.settings.augmentations.rotations) == 10
-    with mock.patch.object(pose_module, "axis_error", lambda frames, outline: 0.0):
+    with mock.patch.object(pose_module, "axis_error", lambda frames, outline, angles: 0.0):
         one_step = fit_bank(goldens, DetectorSettings())
     assert len(one_step.settings.augmentations.rotations) == 6
     whole = fit_bank(goldens, DetectorSettings(pose="off"))
@@ -188,8 +187,8 @@ def test_the_pose_copies_span_what_the_axis_estimate_misses() -> None:
     assert aligned_rotations(12.5) == (0.0, 6.0, -6.0, 12.0, -12.0, 180.0, 174.0, 186.0, 168.0, 192.0)
     assert len(aligned_rotations(90.0)) == 2 * (1 + 2 * pose_module.MAX_POSE_STEPS)
     # a clean bar's axis is found again to a fraction of a degree however it is turned: one step either side
-    assert axis_error([bar(15.0), bar(70.0)], fit_outline(np.stack([bar(15.0), bar(70.0)]))) < 1.0
-    assert fitted([bar(15.0), bar(70.0)]).rotations == aligned_rotations(0.0)
+    bars = fitted([bar(15.0), bar(70.0)])
+    assert bars.axis_error < 1.0 and bars.rotations == aligned_rotations(0.0)
 
 
 def test_a_good_frame_fed_back_to_an_aligned_bank_joins_it_as_a_crop(screw) -> None:

@@ -156,14 +156,13 @@ def aligned_span(axis_error: float) -> float:
     return POSE_STEP * min(MAX_POSE_STEPS, max(1, int(np.ceil((axis_error - POSE_STEP / 2) / POSE_STEP))))
 
 
-def axis_error(golden_frames: list[np.ndarray], outline: PartOutline) -> float:
+def axis_error(golden_frames: list[np.ndarray], outline: PartOutline, own_angles: list[float]) -> float:
     """The largest angle (degrees, 0-90) between the long axis found on a golden turned by each of
-    ``ERROR_TEST_TURNS`` and the golden's own axis turned alike: how far the estimate strays between frames of one
-    part. Each golden is padded with its edge (the background) before it is turned, so no corner of the part is
-    cut off."""
+    ``ERROR_TEST_TURNS`` and the golden's own axis (``own_angles``, as ``_axis`` found it) turned alike: how far the
+    estimate strays between frames of one part. Each golden is padded with its edge (the background) before it is
+    turned, so no corner of the part is cut off."""
     misses = []
-    for frame in golden_frames:
-        own = _axis(outline.weights(frame))[2]
+    for frame, own in zip(golden_frames, own_angles):
         height, width = frame.shape[:2]
         side = int(np.ceil(np.hypot(height, width)))
         top, left = (side - height) // 2, (side - width) // 2
@@ -198,7 +197,7 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
     length, width = (float(side) + margin for side in sizes.max(0))
     shape = input_shape(round(width), round(length), settings.input_size, settings.keep_aspect)
     return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape,
-                         round(axis_error(golden_frames, outline), 2))
+                         round(axis_error(golden_frames, outline, angles), 2))
 
 
 def axis_spread(degrees: list[float]) -> float:
