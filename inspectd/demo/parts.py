@@ -38,8 +38,10 @@ def draw_part(rng: np.random.Generator, size: int = 320, defect: str | None = No
     c = tuple(int(v) for v in centre)
     cv2.circle(part, c, int(radius), 1.0, -1, cv2.LINE_AA)
     mask = part.copy()
-    # brushed metal: fine radial-ish streaks
+    # brushed metal: fine streaks, part of the part's surface, so they turn with it
     streaks = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), sigmaX=6, sigmaY=0.6)
+    streaks = cv2.warpAffine(streaks, cv2.getRotationMatrix2D(c, -angle, 1.0), (size, size),
+                             borderMode=cv2.BORDER_REFLECT_101)
     metal = 175 + 12 * streaks
     for ring_r, shade in ((0.92, -35), (0.62, 25), (0.30, -60)):
         cv2.circle(metal, c, int(radius * ring_r), 0, 2, cv2.LINE_AA)

@@ -46,6 +46,9 @@ class MemoryFit:
     copies: int
     patches: int
     input_shape: tuple[int, int]
+    # [K, h, w] 1 for each golden's patch-grid cells that lie on its frame, 0 for those a pose-aligned crop takes from
+    # beyond the frame's edge (mirrored in; inspection never scores them); None: every cell counts
+    scored_cells: np.ndarray | None = None
 
 
 def image_featurizer(input_frames: list[np.ndarray], settings: DetectorSettings,
@@ -87,6 +90,12 @@ class FitInputs:
     settings: DetectorSettings
     outline: PartOutline | None  # golden_outline of the frames
     pose: PoseAlignment | None
+    placements: np.ndarray | None = None  # [K, 2, 3] where the pose alignment placed each golden's crop
+
+    def scored_cells(self, grid: tuple[int, int]) -> np.ndarray | None:
+        """[K, h, w] each golden's patch-grid cells on its frame (``PoseAlignment.cells_on_frame``); None: whole
+        frames, where every cell is."""
+        return None if self.pose is None else self.pose.cells_on_frame(self.placements, grid)
 
 
 def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> FitInputs:
@@ -96,9 +105,12 @@ def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> F
     pose = fit_pose(frames, outline, settings)
     if pose is None:
         return FitInputs(frames, frames, settings, outline, None)
-    inputs = pose.crops(golden_images, pose.placements(frames))
+    placements = pose.placements(frames)
+    inputs = pose.crops(golden_images, placements)
+    if pose.registered:  # the bank keeps every configured turn: lighting fixed to the camera turns against the part
+        return FitInputs(frames, inputs, settings, outline, pose, placements)
     aligned = aligned_augmentations(settings.augmentations, pose.rotations)
-    return FitInputs(frames, inputs, replace(settings, augmentations=aligned), outline, pose)
+    return FitInputs(frames, inputs, replace(settings, augmentations=aligned), outline, pose, placements)
 
 
 def mirrored_cells(settings: DetectorSettings, shape: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
@@ -134,11 +146,14 @@ def mirrored_twins(filled: np.ndarray, members: np.ndarray) -> np.ndarray | None
 
 
 def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
-               shape: tuple[int, int] | None = None, progress: Progress = no_progress) -> MemoryFit:
+               shape: tuple[int, int] | None = None, progress: Progress = no_progress,
+               scored_cells: Callable[[tuple[int, int]], np.ndarray] | None = None) -> MemoryFit:
     """Bank memory and threshold, from features only (``eval`` passes cached features here).
 
     ``shape``: the input shape the features were extracted at (default input_size x input_size).
     ``progress``: told of the stages, featurize (per golden), coreset (per hold-out group) and calibration.
+    ``scored_cells``: patch grid (h, w) -> [K, h, w] the cells of each golden that count in its hold-out score, as
+    inspection counts them (``FitInputs.scored_cells``); None: all.
     """
     shape = tuple(shape) if shape is not None else (settings.input_size, settings.input_size)
     golden_copies = []  # one array per golden, never concatenated (first-touch pages of 200 MB cost 0.3 s)
@@ -174,6 +189,9 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         holdout_features = np.concatenate([_group_rows(golden_copies, first_copies[g:g + 1])
                                            for g in range(len(group_ids))])
     holdout_grids = leave_one_group_out_grids(memory, row_groups, holdout_features, settings.search)
+    cells = None if scored_cells is None or n_goldens < 2 else scored_cells(grid)
+    if cells is not None:
+        holdout_grids = holdout_grids * cells
     holdout_scores = grid_scores(holdout_grids, settings, shape)
     calibration = {
         "method": "leave-one-group-out" if len(group_ids) > 1 else "half-stride-shift",
@@ -195,7 +213,7 @@ def fit_memory(featurize: Featurize, n_goldens: int, settings: DetectorSettings,
         layout_features = np.stack([features[own] for features in golden_copies]).astype(np.float16)
     return MemoryFit(memory, row_groups, holdout_features, holdout_grids, threshold, calibration, presence,
                      layout_features,
-                     n_goldens * per_golden, n_goldens * per_golden * grid[0] * grid[1], shape)
+                     n_goldens * per_golden, n_goldens * per_golden * grid[0] * grid[1], shape, cells)
 
 
 def _group_rows(golden_copies: list[np.ndarray], members: np.ndarray) -> np.ndarray:
@@ -247,7 +265,7 @@ def fit_bank(golden_images: list[np.ndarray], settings: DetectorSettings | None 
     fit = fit_inputs(golden_images, settings)
     shape = fit.inputs[0].shape[:2]
     fitted = fit_memory(image_featurizer(fit.inputs, fit.settings, backbone), len(golden_images), fit.settings, shape,
-                        progress)
+                        progress, fit.scored_cells)
     fitted, structure = with_structure(fitted, fit.settings, fit.outline, fit.pose)
     outline = outline_entry(fit.outline, fit.settings)
     manifest = build_manifest(fit.settings, backbone, fitted, golden_images, time.perf_counter() - started, outline,
@@ -262,9 +280,10 @@ def with_structure(fitted: MemoryFit, settings: DetectorSettings, outline: PartO
     """The fit with the structural check's threshold and the manifest's ``structure`` block where the settings and the
     goldens call for the check (detector/layout.py); else the fit unchanged and None."""
     if (settings.layout == "off" or fitted.layout_features is None or len(fitted.layout_features) < MIN_GOLDENS
-            or outline is None or pose is not None):
+            or outline is None or (pose is not None and not pose.registered)):
         return fitted, None
-    threshold, structure = fit_structure(fitted.holdout_grids, fitted.layout_features, settings, fitted.input_shape)
+    threshold, structure = fit_structure(fitted.holdout_grids, fitted.layout_features, settings, fitted.input_shape,
+                                         fitted.scored_cells)
     if structure["agreement"] > 1.0:
         return fitted, None
     return replace(fitted, threshold=threshold), structure

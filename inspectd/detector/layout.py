@@ -10,7 +10,8 @@ score is the larger of the bank's distance and the scaled structural one, and th
 goldens' hold-out maps so scored.
 
 ``layout: auto`` (the default) fits the check where ``MIN_GOLDENS`` goldens or more show a part on a background of
-its own colour, the frame is not turned to a long axis (detector/pose.py), and the goldens agree place by place:
+its own colour, the frame is whole or registered onto the first golden's pose, not turned to a long axis (whose two
+ends the bank holds both ways; detector/pose.py), and the goldens agree place by place:
 their largest structural hold-out score lies at or below the bank's threshold (``agreement`` <= 1). Where parts lie
 where they like, a place holds different things on different goldens and the check is not fitted; two goldens alone
 can lie alike by chance (fryum, 2 goldens, seed 1: 0.982 -> 0.693 image AUROC with the check), hence three.
@@ -83,7 +84,7 @@ def _padded(goldens: torch.Tensor, reach: int) -> torch.Tensor:
 
 
 def fit_structure(bank_grids: np.ndarray, goldens: np.ndarray, settings: DetectorSettings,
-                  shape: tuple[int, int]) -> tuple[float, dict]:
+                  shape: tuple[int, int], scored_cells: np.ndarray | None = None) -> tuple[float, dict]:
     """The goldens' features [K, C, h, w, D] (K >= MIN_GOLDENS; ``MemoryFit.layout_features``, each golden's own copy
     first) and each golden's own copy's bank hold-out grid [K, h, w] (``MemoryFit.holdout_grids``) -> the
     threshold with the structural check and the manifest's ``structure`` block.
@@ -91,11 +92,14 @@ def fit_structure(bank_grids: np.ndarray, goldens: np.ndarray, settings: Detecto
     Each golden's own copy against the other goldens' copies gives its hold-out score; ``scale`` puts their
     largest ``MARGIN`` inside the bank's threshold. The threshold is then taken again, as the bank's was, from
     each golden's map with the check (its bank hold-out grid and its scaled structural grid, the larger per
-    patch), so a golden's own layout never fails it."""
+    patch), so a golden's own layout never fails it. ``scored_cells`` [K, h, w]: the cells that count (as the bank's
+    hold-out grids were cut: ``MemoryFit.scored_cells``); None: all."""
     others = [np.delete(goldens, g, axis=0) for g in range(len(goldens))]
     own = np.ascontiguousarray(goldens[:, 0], np.float32)
     structural = np.concatenate([structural_distances(own[g:g + 1], rest.reshape(-1, *rest.shape[2:]))
                                  for g, rest in enumerate(others)])
+    if scored_cells is not None:
+        structural = structural * scored_cells
     centre = grid_centre(settings)
     structural_scores, _ = scores_and_maps(structural, shape, settings.map_sigma(), centre, settings.score_top_k,
                                            settings.roi)

@@ -11,6 +11,12 @@ only what the axis leaves open: which end is which (180 degrees) and the axis's 
 the goldens themselves (``axis_error``, ``aligned_rotations``). Not the mirror image across the axis: a mirrored
 part (a left-hand thread) is a defect.
 
+A part that is not long but holds one layout (a flange with its bolt holes and key notch) is registered instead: where
+four goldens or more turn onto each other consistently (detector/part_registration.py), each frame is turned about
+its part's centre onto the first golden's pose and cropped round the part. Its bank keeps the configured rotations
+(light fixed to the camera still turns against the part); what registration buys is the structural check
+(detector/layout.py), which compares each place of the turned frame with the goldens' same place.
+
 Maps are scored in the window and turned back onto the frame (at ``frame_shape``), where the outline, the
 regions and the overlay read them; what lies outside the window scores 0.
 """
@@ -18,6 +24,7 @@ regions and the overlay read them; what lies outside the window scores 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -25,6 +32,9 @@ import numpy as np
 from inspectd.detector.augment import rotate
 from inspectd.detector.features import input_shape, resize_to
 from inspectd.detector.part_outline import PartOutline
+from inspectd.detector.part_registration import (cycle_error, decode_signature, encode_signature, pairwise_turns,
+                                                 part_centre, part_radius, polar_signature, reference_signature,
+                                                 registered_turn)
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
 # the part's body rectangle at least this many times as long as wide on every golden: below, the long axis is not
@@ -51,6 +61,13 @@ WINDOW_MARGIN = 0.1  # share of the part's length left round it on every side of
 POSE_STEP = 6.0
 ERROR_TEST_TURNS = tuple(7.0 + 15.0 * i for i in range(12))
 MAX_POSE_STEPS = 5
+# A part that is not long is turned onto the first golden's pose by registration (detector/part_registration.py)
+# where at least REGISTERED_GOLDENS goldens show it and their turns add up within REGISTRATION_LIMIT degrees (half a
+# pose step: a place of the part then moves less than a patch cell at the window's rim, which the structural check's
+# reach covers). Three goldens make a single cycle, which fryum's passed by chance on two of three draws (0.8 and 1.7
+# degrees); four make four, and fryum's then miss by 16-88 degrees on every draw of 4 and 8 (seeds 0-2)
+REGISTERED_GOLDENS = 4
+REGISTRATION_LIMIT = POSE_STEP / 2
 
 
 @dataclass(frozen=True)
@@ -59,23 +76,51 @@ class PoseAlignment:
     frame_shape: tuple[int, int]  # (height, width) a frame is searched at, and its maps are returned at
     window: tuple[float, float]  # (length, width) of the crop round the part, in frame_shape pixels
     input_shape: tuple[int, int]  # (height, width) the crop is resized to for the backbone
-    # the largest miss of the axis estimate on the goldens turned (``axis_error``; None: a bank written before it was
-    # measured, which holds one step either side)
+    # the largest miss of the axis estimate on the goldens turned (``axis_error``), or of the registration between
+    # goldens (``part_registration.cycle_error``); None: a bank written before it was measured (one step either side)
     axis_error: float | None = None
+    # a part that is not long: the goldens' polar signature (``part_registration.encode_signature``) each frame is
+    # registered against, and the radius round the part's centre it covers; None: turned to its long axis
+    reference: str | None = None
+    radius: float | None = None
+
+    @property
+    def registered(self) -> bool:
+        """Whether frames are turned onto the first golden's pose by registration, not onto a long axis."""
+        return self.reference is not None
+
+    @cached_property
+    def reference_signature(self) -> np.ndarray:
+        return decode_signature(self.reference)
 
     @property
     def rotations(self) -> tuple[float, ...]:
-        """The angles the bank holds each golden at (``aligned_rotations`` of the axis error)."""
+        """The angles the bank of a long part holds each golden at (``aligned_rotations`` of the axis error; a
+        registered part's bank keeps the configured rotations: fit.fit_inputs)."""
         return aligned_rotations(0.0 if self.axis_error is None else self.axis_error)
 
     def to_dict(self) -> dict:
-        return {"outline": self.outline.to_dict(), "frame_shape": list(self.frame_shape),
+        data = {"outline": self.outline.to_dict(), "frame_shape": list(self.frame_shape),
                 "window": list(self.window), "input_shape": list(self.input_shape), "axis_error": self.axis_error}
+        return data if self.reference is None else {**data, "reference": self.reference, "radius": self.radius}
 
     @classmethod
     def from_dict(cls, data: dict) -> "PoseAlignment":
-        return cls(PartOutline.from_dict(data["outline"]), tuple(data["frame_shape"]), tuple(data["window"]),
-                   tuple(data["input_shape"]), data.get("axis_error"))
+        """ValueError where a registered pose's reference is not a signature (refused with its bank)."""
+        pose = cls(PartOutline.from_dict(data["outline"]), tuple(data["frame_shape"]), tuple(data["window"]),
+                   tuple(data["input_shape"]), data.get("axis_error"), data.get("reference"), data.get("radius"))
+        if pose.registered:
+            pose.reference_signature  # decoded once, here
+        return pose
+
+    def centre_and_turn(self, frame: np.ndarray) -> tuple[tuple[float, float], float]:
+        """A frame at ``frame_shape`` -> the part's centre and the angle (degrees, as ``cv2.getRotationMatrix2D``
+        takes it) that turns the part onto the bank's pose: its long axis onto x, or the first golden's pose."""
+        if not self.registered:
+            centre, _, degrees = _axis(self.outline.weights(frame))
+            return centre, degrees
+        centre = part_centre(self.outline, frame)
+        return centre, -registered_turn(self.reference_signature, polar_signature(frame, centre, self.radius))
 
     def placements(self, frames: list[np.ndarray]) -> np.ndarray:
         """Frames at ``frame_shape`` -> [B, 2, 3] affine maps from a frame's pixels to its crop's input pixels."""
@@ -83,7 +128,7 @@ class PoseAlignment:
         scale = np.array([[width / self.window[0]], [height / self.window[1]]])
         placements = []
         for frame in frames:
-            (cx, cy), _, degrees = _axis(self.outline.weights(frame))
+            (cx, cy), degrees = self.centre_and_turn(frame)
             matrix = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)
             matrix[:, 2] += (self.window[0] / 2 - cx, self.window[1] / 2 - cy)
             placements.append(matrix * scale)
@@ -178,14 +223,15 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
              settings: DetectorSettings) -> PoseAlignment | None:
     """Golden frames (RGB uint8, at the shape frames are searched at) and their ``fit_outline`` -> their pose
     alignment, or None where the settings turn it off, no outline fits, a golden's part is not long
-    (``MIN_ELONGATION``) or not as long as on the others (``MAX_LENGTH_RATIO``), two goldens or more show it at
-    one angle (``FIXED_AXIS_DEGREES``) or a single golden shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
+    (``MIN_ELONGATION``) and does not register (``fit_registered``), a long part is not as long as on the other
+    goldens (``MAX_LENGTH_RATIO``), two goldens or more show it at one angle (``FIXED_AXIS_DEGREES``) or a single
+    golden shows it square to the frame (``SQUARE_AXIS_DEGREES``)."""
     if settings.pose == "off" or outline is None:
         return None
     axes = [_axis(outline.weights(frame)) for frame in golden_frames]
     sizes = np.array([size for _, size, _ in axes])
     if sizes[:, 1].min() <= 0.0 or (sizes[:, 0] / sizes[:, 1]).min() < MIN_ELONGATION:
-        return None
+        return fit_registered(golden_frames, outline, settings)
     if sizes[:, 0].max() > MAX_LENGTH_RATIO * sizes[:, 0].min():
         return None
     angles = [degrees for _, _, degrees in axes]
@@ -198,6 +244,26 @@ def fit_pose(golden_frames: list[np.ndarray], outline: PartOutline | None,
     shape = input_shape(round(width), round(length), settings.input_size, settings.keep_aspect)
     return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (length, width), shape,
                          round(axis_error(golden_frames, outline, angles), 2))
+
+
+def fit_registered(golden_frames: list[np.ndarray], outline: PartOutline,
+                   settings: DetectorSettings) -> PoseAlignment | None:
+    """The pose alignment of a part that is not long: each frame turned about its part's centre onto the first
+    golden's pose and cropped to the square round the part's farthest outline; None where fewer than
+    ``REGISTERED_GOLDENS`` goldens are given or their turns do not add up within ``REGISTRATION_LIMIT``."""
+    if len(golden_frames) < REGISTERED_GOLDENS:
+        return None
+    centres = [part_centre(outline, frame) for frame in golden_frames]
+    radius = max(part_radius(outline, frame, centre) for frame, centre in zip(golden_frames, centres))
+    signatures = [polar_signature(frame, centre, radius) for frame, centre in zip(golden_frames, centres)]
+    turns = pairwise_turns(signatures)
+    error = cycle_error(turns)
+    if error > REGISTRATION_LIMIT:
+        return None
+    side = 2 * radius
+    shape = input_shape(round(side), round(side), settings.input_size, settings.keep_aspect)
+    return PoseAlignment(outline, tuple(golden_frames[0].shape[:2]), (side, side), shape, round(error, 2),
+                         encode_signature(reference_signature(signatures, turns[0])), round(radius, 2))
 
 
 def axis_spread(degrees: list[float]) -> float:

@@ -35,6 +35,7 @@ class RefitReport:
     squared_to: tuple[int, int] | None = None
     # how far the pose alignment's axis estimate strays on the goldens turned (pose.axis_error, degrees); None: no pose
     pose_axis_error: float | None = None
+    pose_registered: bool = False  # turned onto the first golden's pose by registration (a part that is not long)
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -44,11 +45,6 @@ class RefitReport:
             f"; inspects only the region of interest {list(self.roi)} (left, top, right, bottom of the frame)")
         outline = "" if self.outline_share is None else (
             f"; the heatmap shows the part's outline ({self.outline_share:.0%} of a golden frame)")
-        pose = "" if self.pose_window is None else (
-            f"; each frame is turned to the part's long axis and cropped to "
-            f"{self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it, the bank holding it within "
-            f"{aligned_span(self.pose_axis_error):.0f} degrees of the axis (found again within "
-            f"{self.pose_axis_error:.1f} degrees on the goldens turned)")
         squared = "" if self.squared_to is None else (
             f"; the goldens differ in shape, so every frame is squashed to "
             f"{self.squared_to[1]} x {self.squared_to[0]} px")
@@ -58,7 +54,18 @@ class RefitReport:
         return (f"{self.product}: wrote {self.version_dir} from {self.images} golden images "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
                 f"threshold {self.threshold:.4f}{expectation}, {self.seconds:.2f} s"
-                f"{region}{outline}{pose}{squared}{structure}")
+                f"{region}{outline}{self._pose_summary()}{squared}{structure}")
+
+    def _pose_summary(self) -> str:
+        if self.pose_window is None:
+            return ""
+        window = f"cropped to {self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it"
+        if self.pose_registered:
+            return (f"; each frame is turned about the part's centre onto the first golden's pose and {window} (the "
+                    f"goldens' turns agree within {self.pose_axis_error:.1f} degrees)")
+        return (f"; each frame is turned to the part's long axis and {window}, the bank holding it within "
+                f"{aligned_span(self.pose_axis_error):.0f} degrees of the axis (found again within "
+                f"{self.pose_axis_error:.1f} degrees on the goldens turned)")
 
 
 DEFAULT_BANKS_DIR = Path("banks")
@@ -104,4 +111,4 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                        (bank.manifest["part_outline"] or {}).get("golden_share"),
                        None if pose is None else pose.window, bank.manifest["structure"],
                        golden_input_shape(images, settings) if squares_frames(images, settings) else None,
-                       None if pose is None else pose.axis_error)
+                       None if pose is None else pose.axis_error, pose is not None and pose.registered)
