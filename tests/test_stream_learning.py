@@ -8,13 +8,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inspectd.detector import AugmentationSet, DetectorSettings
+from inspectd.detector import AugmentationSet, BankStore, Detector, DetectorSettings, fit_bank, load_bank
 from inspectd.detector.drift import DriftRule
 from inspectd.detector.search import patch_index
 from inspectd.detector.stream_learning import StreamRule, StreamSample, admitted_patches, fit_stream_candidate
 from inspectd.evaluation.command import StreamOptions, run_eval
+from inspectd.evaluation.dataset import draw_shots
 from inspectd.evaluation.feedback_eval import fit_seed, prepared_runs
 from inspectd.evaluation.stream_eval import _verdicts, draw_stream, drift_row, stream_features, stream_result
+from inspectd.images import image_files, read_rgb
 
 # small enough for a test: 160 px, 4 rotations (the eval's figures use the defaults)
 SETTINGS = DetectorSettings(input_size=160, augmentations=AugmentationSet(rotations=4))
@@ -163,3 +165,24 @@ def test_stream_learning_config_errors_name_the_key() -> None:
         with pytest.raises(ConfigError) as error:
             parse_config({**base, "products": {"line": {"banks_dir": "/tmp/banks", "stream_learning": section}}})
         assert expected in str(error.value), str(error.value)
+
+
+def test_a_candidate_keeps_the_structural_check_and_loads(data_root, tmp_path) -> None:
+    """juice_bottle at 4 goldens has the structural check: the learned bank must keep it (its manifest's
+    ``structure`` needs the goldens' layout features, or the bank is refused on load) and score as it serves."""
+    category = data_root / "mvtec_loco" / "juice_bottle"
+    files = image_files(category / "train" / "good")
+    settings = replace(SETTINGS, input_size=224)
+    bank = fit_bank([read_rgb(files[i]) for i in draw_shots(len(files), 4, 0)], settings)
+    assert bank.manifest["structure"] is not None
+    detector = Detector(bank)
+    frames = [read_rgb(path) for path in files[-12:]]
+    features = detector.embedded_features(detector.input_frames(frames), {})
+    scores, _ = detector.score_maps(features, {})
+    sample = StreamSample(features, [p.name for p in files[-12:]], scores <= bank.threshold)
+    candidate = fit_stream_candidate(bank, sample, StreamRule(min_recurrence=2))
+    assert candidate.bank.layout_features is not None
+    # the stream's scores before learning are the served ones: the structural check included
+    assert np.allclose(candidate.stream_scores_before, scores, rtol=1e-5)
+    loaded = load_bank(BankStore(tmp_path).write("juice", candidate.bank))
+    assert Detector(loaded).structure is not None

@@ -66,9 +66,7 @@ class Detector:
         # the backbone sees a pose-aligned crop
         self.frame_shape = self.input_shape if self.pose is None else self.pose.frame_shape
         # Banks whose goldens do not agree on a layout, and those written before the check, have no structural check.
-        structure = bank.manifest.get("structure")
-        self.structure = None if structure is None or bank.layout_features is None else StructuralCheck(
-            bank.layout_features, structure["scale"])
+        self.structure = StructuralCheck.of(bank)
 
     def embedded_features(self, inputs: list[np.ndarray], timings: dict[str, float]) -> np.ndarray:
         """RGB uint8 frames at the input shape (``input_frames``) -> embedded patch features [B, h, w, D]; adds

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from inspectd.detector.bank import Bank
 from inspectd.detector.calibration import threshold_from_scores
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
@@ -44,10 +45,30 @@ class StructuralCheck:
     goldens: np.ndarray  # [K, C, h, w, D]: each golden and its brightness-gain copies (Bank.layout_features)
     scale: float  # structural distances times this are on the bank's scale
 
+    @classmethod
+    def of(cls, bank: Bank) -> StructuralCheck | None:
+        """The bank's check; None where its goldens do not agree on a layout or it was written before the check."""
+        structure = bank.manifest.get("structure")
+        return None if structure is None or bank.layout_features is None else cls(bank.layout_features,
+                                                                                 structure["scale"])
+
     def patch_scores(self, features: np.ndarray) -> np.ndarray:
         """[B, h, w, D] -> [B, h, w]: each patch's scaled distance to the nearest golden patch within ``REACH``
         cells of its place."""
         return self.scale * structural_distances(features, self.goldens.reshape(-1, *self.goldens.shape[2:]))
+
+    def holdout_grids(self) -> np.ndarray:
+        """[K, h, w]: each golden's own copy scored against the other goldens' copies, as the fit scored it."""
+        return self.scale * holdout_distances(self.goldens)
+
+
+def holdout_distances(goldens: np.ndarray) -> np.ndarray:
+    """The goldens' features [K, C, h, w, D] (each golden's own copy first) -> [K, h, w] the structural distances of
+    each golden's own copy to the other goldens' copies."""
+    own = np.ascontiguousarray(goldens[:, 0], np.float32)
+    return np.concatenate([
+        structural_distances(own[g:g + 1], np.delete(goldens, g, axis=0).reshape(-1, *goldens.shape[2:]))
+        for g in range(len(goldens))])
 
 
 def structural_distances(features: np.ndarray, goldens: np.ndarray) -> np.ndarray:
@@ -94,10 +115,7 @@ def fit_structure(bank_grids: np.ndarray, goldens: np.ndarray, settings: Detecto
     each golden's map with the check (its bank hold-out grid and its scaled structural grid, the larger per
     patch), so a golden's own layout never fails it. ``scored_cells`` [K, h, w]: the cells that count (as the bank's
     hold-out grids were cut: ``MemoryFit.scored_cells``); None: all."""
-    others = [np.delete(goldens, g, axis=0) for g in range(len(goldens))]
-    own = np.ascontiguousarray(goldens[:, 0], np.float32)
-    structural = np.concatenate([structural_distances(own[g:g + 1], rest.reshape(-1, *rest.shape[2:]))
-                                 for g, rest in enumerate(others)])
+    structural = holdout_distances(goldens)
     if scored_cells is not None:
         structural = structural * scored_cells
     centre = grid_centre(settings)

@@ -38,14 +38,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 import torch
 from scipy.stats import binom
 
 from inspectd.detector.bank import Bank
-from inspectd.detector.calibration import leave_one_group_out_scores
+from inspectd.detector.calibration import leave_one_group_out_grids
 from inspectd.detector.coreset import greedy_coreset
+from inspectd.detector.layout import StructuralCheck
 from inspectd.detector.registration import grid_centre
 from inspectd.detector.scoring import scores_and_maps
 from inspectd.detector.search import patch_index
@@ -110,8 +112,10 @@ def fit_stream_candidate(base: Bank, sample: StreamSample, rule: StreamRule) -> 
                          f"and {len(sample.frame_ids)} frame ids")
     settings = base.settings
     target = rule.target_false_reject
+    check = StructuralCheck.of(base)  # unchanged by the stream: it holds the goldens' layout only
+    served = _served_grids(check, features)
     grids = patch_index(base.memory, settings.search).patch_scores(features)
-    before = _image_scores(base, grids)
+    before = _image_scores(base, served(grids))
     admitted, admitted_frames = admitted_patches(features, grids, base.threshold, rule)
     budget = int(rule.max_admitted_share * len(base.memory))
     if len(admitted) > budget:
@@ -120,17 +124,19 @@ def fit_stream_candidate(base: Bank, sample: StreamSample, rule: StreamRule) -> 
     first_group = max(len(base.holdout_features), int(base.row_groups.max()) + 1)
     memory = np.ascontiguousarray(np.concatenate([base.memory, admitted]), dtype=np.float32)
     row_groups = np.concatenate([base.row_groups, (first_group + admitted_frames).astype(np.int32)])
-    after = _image_scores(base, _leave_one_frame_out_grids(memory, row_groups, features, first_group,
-                                                           settings.search))
-    shape = tuple(base.manifest.get("input_shape") or (settings.input_size,) * 2)
-    golden_scores = leave_one_group_out_scores(memory, row_groups, base.holdout_features, settings, shape)
+    after = _image_scores(base, served(_leave_one_frame_out_grids(memory, row_groups, features, first_group,
+                                                                  settings.search)))
+    golden_grids = leave_one_group_out_grids(memory, row_groups, base.holdout_features, settings.search)
+    golden_scores = _image_scores(base, golden_grids if check is None else np.maximum(golden_grids,
+                                                                                      check.holdout_grids()))
     quantile = float(np.quantile(after, 1.0 - rule.defect_share - target, method="higher"))
     stream_threshold = min(quantile, gumbel_quantile(after, 1.0 - target))
     threshold = max(min(stream_threshold, rule.max_threshold_rise * base.threshold), float(golden_scores.max()))
     problems = _problems(base, memory, before, after, golden_scores, stream_threshold, threshold, rule, target)
     manifest = _manifest(base, sample, rule, target, memory, before, after, golden_scores, stream_threshold,
                          threshold, len(admitted), problems)
-    bank = Bank(memory=memory, manifest=manifest, row_groups=row_groups, holdout_features=base.holdout_features)
+    bank = Bank(memory=memory, manifest=manifest, row_groups=row_groups, holdout_features=base.holdout_features,
+                layout_features=base.layout_features)
     return StreamCandidate(bank, not problems, problems, before, after, len(admitted))
 
 
@@ -182,6 +188,15 @@ def _shown_by_enough_frames(block: torch.Tensor, reach: np.ndarray, own: np.ndar
         shown[active] += near.sum(1)
         active = active[shown[active] < needed]
     return shown >= needed
+
+
+def _served_grids(check: StructuralCheck | None, features: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The bank's patch-score grids of ``features`` -> the grids the detector serves: the larger of each and the
+    structural check's (detector/layout.py), where the bank has one."""
+    if check is None:
+        return lambda grids: grids
+    structural = check.patch_scores(features)
+    return lambda grids: np.maximum(grids, structural)
 
 
 def _leave_one_frame_out_grids(memory: np.ndarray, row_groups: np.ndarray, features: np.ndarray, first_group: int,
