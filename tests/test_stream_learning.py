@@ -14,8 +14,9 @@ from inspectd.detector.search import patch_index
 from inspectd.detector.stream_learning import StreamRule, StreamSample, admitted_patches, fit_stream_candidate
 from inspectd.evaluation.command import StreamOptions, run_eval
 from inspectd.evaluation.dataset import draw_shots
-from inspectd.evaluation.feedback_eval import fit_seed, prepared_runs
-from inspectd.evaluation.stream_eval import _verdicts, draw_stream, drift_row, stream_features, stream_result
+from inspectd.evaluation.feedback_eval import prepared_runs
+from inspectd.evaluation.stream_eval import (_verdicts, aligned_view, cached_view, draw_stream, drift_row,
+                                             stream_features, stream_result)
 from inspectd.images import image_files, read_rgb
 
 # small enough for a test: 160 px, 4 rotations (the eval's figures use the defaults)
@@ -25,14 +26,14 @@ SETTINGS = DetectorSettings(input_size=160, augmentations=AugmentationSet(rotati
 @pytest.fixture(scope="module")
 def bottle(data_root):
     [(run, _)] = prepared_runs(data_root / "mvtec_ad" / "bottle", [4], [0], SETTINGS)
-    bank, pool = fit_seed(run, 4, 0)
-    return run, bank, pool
+    view = cached_view(run, 4, 0)
+    return run, view
 
 
-def _sample(run, bank, pool, systematic=None):
-    stream = draw_stream(run, pool, 40, 0.05, 0, systematic)
-    features = stream_features(run, stream)
-    _, failed = _verdicts(bank, features)
+def _sample(run, view, systematic=None):
+    stream = draw_stream(run, view.pool, 40, 0.05, 0, systematic)
+    features = stream_features(view, stream)
+    _, failed = _verdicts(view.bank, features)
     return stream, StreamSample(features, [str(i) for i in range(len(features))], ~failed)
 
 
@@ -40,8 +41,9 @@ def test_admitted_patches_scored_under_the_threshold_and_recur(bottle) -> None:
     """Every admitted patch scored at or below the serving threshold when it was seen, whichever frame it came
     from; a defective frame's worst patch (its defect) never enters; no patch recurs in more frames than there
     are."""
-    run, bank, pool = bottle
-    stream, sample = _sample(run, bank, pool)
+    run, view = bottle
+    bank = view.bank
+    stream, sample = _sample(run, view)
     grids = patch_index(bank.memory, bank.settings.search).patch_scores(sample.features)
     rows, frames = admitted_patches(sample.features, grids, bank.threshold, StreamRule())
     assert len(rows) > 0
@@ -63,8 +65,9 @@ def test_admitted_patches_scored_under_the_threshold_and_recur(bottle) -> None:
 
 def test_recurrence_measured_a_few_frames_at_a_time_gives_the_every_frame_answer(bottle) -> None:
     """Admission stops measuring a patch once enough frames show it; brute force over every frame agrees."""
-    run, bank, pool = bottle
-    _, sample = _sample(run, bank, pool)
+    run, view = bottle
+    bank = view.bank
+    _, sample = _sample(run, view)
     rule = StreamRule()
     grids = patch_index(bank.memory, bank.settings.search).patch_scores(sample.features)
     rows, _ = admitted_patches(sample.features, grids, bank.threshold, rule)
@@ -88,8 +91,9 @@ def test_a_systematic_defect_is_not_learned(bottle) -> None:
     than 0.05 more often than without the stream, because its patches above the threshold never enter and the
     threshold never rises above the goldens'. (With the stream's own quantile as the threshold: escape
     0.00 -> 0.64.)"""
-    run, bank, pool = bottle
-    stream, sample = _sample(run, bank, pool, systematic=0.3)
+    run, view = bottle
+    bank = view.bank
+    stream, sample = _sample(run, view, systematic=0.3)
     candidate = fit_stream_candidate(bank, sample, StreamRule())
     assert candidate.threshold <= bank.threshold
     assert (np.array(stream.order) >= len(stream.goods)).sum() >= 10  # the defect type shows in that many frames
@@ -101,14 +105,15 @@ def test_a_systematic_defect_is_not_learned(bottle) -> None:
     scores_after, failed_after = _verdicts(serving, run.test_features[held_out])
     assert (~failed_after).mean() <= (~failed_before).mean() + 0.05
     # and through the eval's own run (the verdict decides which frames passed)
-    result = stream_result(run, bank, pool, 4, 0, 40, 0.05, StreamRule(), systematic=0.3)
+    result = stream_result(run, view, 4, 0, 40, 0.05, StreamRule(), systematic=0.3)
     assert result.systematic_type == stream.systematic_type
     assert result.type_escape_rate <= result.type_escape_rate_before + 0.05
 
 
 def test_candidate_carries_its_provenance_and_lowers_good_scores(bottle) -> None:
-    run, bank, pool = bottle
-    _, sample = _sample(run, bank, pool)
+    run, view = bottle
+    bank = view.bank
+    _, sample = _sample(run, view)
     candidate = fit_stream_candidate(bank, sample, StreamRule())
     assert candidate.accepted, candidate.problems
     record = candidate.bank.manifest["stream_learning"]
@@ -121,8 +126,9 @@ def test_candidate_carries_its_provenance_and_lowers_good_scores(bottle) -> None
 
 
 def test_corrupt_or_out_of_bounds_candidates_are_refused(bottle) -> None:
-    run, bank, pool = bottle
-    _, sample = _sample(run, bank, pool)
+    run, view = bottle
+    bank = view.bank
+    _, sample = _sample(run, view)
     features = sample.features.copy()
     features[3, 2, 2, :] = np.nan
     corrupt = fit_stream_candidate(bank, replace(sample, features=features), StreamRule())
@@ -132,8 +138,8 @@ def test_corrupt_or_out_of_bounds_candidates_are_refused(bottle) -> None:
 
 
 def test_drift_fires_on_a_darker_line_and_not_on_an_unchanged_one(bottle) -> None:
-    run, bank, pool = bottle
-    row = drift_row(run, bank, pool, 0, 40, 0.05, DriftRule())
+    run, view = bottle
+    row = drift_row(run, view, 0, 40, 0.05, DriftRule())
     assert row.fired_after is not None and row.fired_after <= row.changed_frames
     assert row.false_alarm_after is None
 
@@ -186,3 +192,18 @@ def test_a_candidate_keeps_the_structural_check_and_loads(data_root, tmp_path) -
     assert np.allclose(candidate.stream_scores_before, scores, rtol=1e-5)
     loaded = load_bank(BankStore(tmp_path).write("juice", candidate.bank))
     assert Detector(loaded).structure is not None
+
+
+def test_the_stream_eval_learns_on_the_detectors_own_bank(data_root) -> None:
+    """A long part's draws get the pose-aligned bank refit makes, its frames seen through the detector; a part
+    held upright gets the whole-frame bank with its structural check, as refit fits it."""
+    [(screw, _)] = prepared_runs(data_root / "mvtec_ad" / "screw", [4], [0], SETTINGS)
+    view = aligned_view(screw, SETTINGS, 4, 0)
+    assert view is not None and view.bank.manifest["pose"] is not None
+    assert view.tests(np.array([0]), 1.0).shape[1:3] != screw.test_features.shape[1:3]  # the crop's grid
+    result = stream_result(screw, view, 4, 0, 20, 0.05, StreamRule())
+    assert result.stream_frames == 20 and 0.5 < result.image_auroc_before <= 1.0
+    settings = replace(SETTINGS, input_size=224)
+    [(juice, _)] = prepared_runs(data_root / "mvtec_loco" / "juice_bottle", [4], [0], settings)
+    assert aligned_view(juice, settings, 4, 0) is None
+    assert cached_view(juice, 4, 0).bank.manifest["structure"] is not None

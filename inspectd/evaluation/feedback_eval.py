@@ -14,7 +14,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.embedder import embed
 from inspectd.detector.feedback import add_good_copies
-from inspectd.detector.fit import fit_memory, scoring_bank
+from inspectd.detector.fit import fit_memory, golden_outline, outline_entry, scoring_bank, with_structure
 from inspectd.detector.scoring import rejected
 from inspectd.detector.settings import NO_AUGMENTATION, DetectorSettings
 from inspectd.evaluation.dataset import Category, Draw, draw_shots, draws_by_input_shape, load_category
@@ -65,13 +65,17 @@ def prepared_runs(data_dir: Path, shots: list[int], seeds: list[int],
 
 
 def fit_seed(run: FeedbackRun, shots: int, seed: int) -> tuple[Bank, list[Path]]:
-    """The bank fitted on the seed's drawn goldens, and the pool: the train/good images not drawn."""
+    """The whole-frame bank fitted on the seed's drawn goldens, with the part's outline and the structural check where
+    the goldens call for them (as ``fit_bank`` fits it), and the pool: the train/good images not drawn."""
     seeded = replace(run.settings, seed=seed)
     drawn = draw_shots(len(run.category.train_files), shots, seed)
     goldens = [run.category.train_files[i] for i in drawn]
-    fitted = fit_memory(lambda i, a: embed(run.cache.golden(goldens[i], a)[0], seeded.embedder), shots, seeded,
-                        run.cache.shape)
-    return scoring_bank(fitted, seeded, shots), [p for i, p in enumerate(run.category.train_files) if i not in drawn]
+    outline = golden_outline([run.cache.golden_frame(path) for path in goldens], seeded)
+    fitted, structure = with_structure(
+        fit_memory(lambda i, a: embed(run.cache.golden(goldens[i], a)[0], seeded.embedder), shots, seeded,
+                   run.cache.shape), seeded, outline, None)
+    bank = scoring_bank(fitted, seeded, shots, outline_entry(outline, seeded), structure)
+    return bank, [p for i, p in enumerate(run.category.train_files) if i not in drawn]
 
 
 def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int, seed: int,

@@ -4,8 +4,10 @@ Per category and seed: the K-shot bank, then a stream of N unlabeled frames (tra
 golden, plus test defectives at share P; with ``--systematic S`` a share S of the frames are test defectives of
 the category's most common defect type instead), which the serving bank inspects and stream learning fits a
 candidate from (detector/stream_learning.py). Every test image not used in the stream is scored by the bank
-before and after; a refused candidate leaves the bank as it was. Runs with pose alignment off, as the feedback
-simulation does (cached whole-frame features).
+before and after; a refused candidate leaves the bank as it was. Each draw's bank is the detector's: a whole-frame
+bank with its part outline and structural check (the features cached, ``feedback_eval.fit_seed``), or where the
+goldens call for pose alignment (a long part, a registered one) the aligned bank ``fit_bank`` makes, its frames'
+features taken through the detector as the daemon takes them (``DrawView``).
 
 ``--drift``: the same stream through the drift watch (detector/drift.py), its first half the reference and its
 second half darkened by 20 % (and, for false alarms, left as it was).
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
@@ -25,14 +28,16 @@ from inspectd.detector.detector import Detector
 from inspectd.detector.drift import DriftRule, DriftWatch
 from inspectd.detector.embedder import embed
 from inspectd.detector.scoring import rejected
-from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet
+from inspectd.detector.fit import fit_bank, fit_inputs
+from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet, DetectorSettings
 from inspectd.detector.stream_learning import StreamRule, StreamSample, fit_stream_candidate
+from inspectd.evaluation.dataset import draw_shots
 from inspectd.evaluation.feedback_eval import FeedbackRun, fit_seed
 from inspectd.evaluation.harness import EvalResult
 from inspectd.evaluation.metrics import auroc
+from inspectd.images import read_rgb
 
 DRIFT_GAIN = 0.8  # -20 % brightness
-DARKENED = AugmentationSet(rotations=1, gains=(DRIFT_GAIN,))  # a frame, then its darkened copy
 
 
 @dataclass
@@ -90,9 +95,62 @@ def draw_stream(run: FeedbackRun, pool: list, frames: int, defect_rate: float, s
     return Stream(goods, chosen, rng.permutation(len(goods) + len(chosen)), kind)
 
 
-def stream_features(run: FeedbackRun, stream: Stream) -> np.ndarray:
-    goods = [embed(run.cache.golden(path, NO_AUGMENTATION)[0], run.settings.embedder) for path in stream.goods]
-    return np.concatenate(goods + [run.test_features[stream.defects]])[stream.order]
+@dataclass(frozen=True)
+class DrawView:
+    """One draw's bank and how it sees frames: embedded features of train goods (by path) and of test images (by
+    index), each at a brightness gain (1: as taken), and the frames at the bank's frame shape."""
+    bank: Bank
+    pool: list  # the train/good paths not drawn as goldens
+    goods: Callable[[list, float], np.ndarray]
+    tests: Callable[[np.ndarray, float], np.ndarray]
+    good_frames: Callable[[list], list[np.ndarray]]
+    test_frames: list[np.ndarray]
+
+
+def cached_view(run: FeedbackRun, shots: int, seed: int) -> DrawView:
+    """The whole-frame bank of the seed's goldens, its frames' features from the category's feature cache."""
+    bank, pool = fit_seed(run, shots, seed)
+    detector = Detector(bank)
+    test_frames = run.cache.test_frames(run.category.test_images)
+
+    def goods(paths: list, gain: float) -> np.ndarray:
+        copies = NO_AUGMENTATION if gain == 1.0 else AugmentationSet(rotations=1, gains=(gain,))
+        return np.concatenate([embed(run.cache.golden(path, copies)[0][-1:], run.settings.embedder)
+                               for path in paths])
+
+    def tests(indices: np.ndarray, gain: float) -> np.ndarray:
+        if gain == 1.0:
+            return run.test_features[indices]
+        return detector.embedded_features([brighten(test_frames[i], gain) for i in indices], {})
+
+    return DrawView(bank, pool, goods, tests, lambda paths: [run.cache.golden_frame(p) for p in paths], test_frames)
+
+
+def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed: int) -> DrawView | None:
+    """The pose-aligned bank of the seed's goldens (``fit_bank``, as refit makes it) where the goldens call for one,
+    its frames' features through the detector, as the daemon takes them; None where they do not."""
+    seeded = replace(settings, seed=seed)
+    drawn = draw_shots(len(run.category.train_files), shots, seed)
+    goldens = [read_rgb(run.category.train_files[i]) for i in drawn]
+    fit = fit_inputs(goldens, seeded)
+    if fit.pose is None:
+        return None
+    detector = Detector(fit_bank(goldens, seeded))
+
+    def features(images: list[np.ndarray], gain: float) -> np.ndarray:
+        return np.concatenate([detector.embedded_features(detector.input_frames([brighten(image, gain)]), {})
+                               for image in images])
+
+    images = run.category.test_images
+    return DrawView(detector.bank, [p for i, p in enumerate(run.category.train_files) if i not in drawn],
+                    lambda paths, gain: features([read_rgb(p) for p in paths], gain),
+                    lambda indices, gain: features([images[i] for i in indices], gain),
+                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], detector.framed(images)[0])
+
+
+def stream_features(view: DrawView, stream: Stream, gain: float = 1.0) -> np.ndarray:
+    """The stream's frames' features in stream order, at ``gain``."""
+    return np.concatenate([view.goods(stream.goods, gain), view.tests(stream.defects, gain)])[stream.order]
 
 
 def _verdicts(bank: Bank, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,11 +160,12 @@ def _verdicts(bank: Bank, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return scores, rejected(scores, bank.threshold, detector.part_missing(features))
 
 
-def stream_result(run: FeedbackRun, bank: Bank, pool: list, shots: int, seed: int, frames: int, defect_rate: float,
+def stream_result(run: FeedbackRun, view: DrawView, shots: int, seed: int, frames: int, defect_rate: float,
                   rule: StreamRule, systematic: float | None = None) -> StreamEvalResult:
-    """One stream learnt by ``bank`` (fitted on the seed's goldens; ``pool``: the train goods not drawn)."""
-    stream = draw_stream(run, pool, frames, defect_rate, seed, systematic)
-    features = stream_features(run, stream)
+    """One stream learnt by the draw's bank."""
+    bank = view.bank
+    stream = draw_stream(run, view.pool, frames, defect_rate, seed, systematic)
+    features = stream_features(view, stream)
     _, failed = _verdicts(bank, features)
     ids = [str(p.name) for p in stream.goods] + [f"test-{i}" for i in stream.defects]
     started = time.perf_counter()
@@ -117,8 +176,9 @@ def stream_result(run: FeedbackRun, bank: Bank, pool: list, shots: int, seed: in
     scored[stream.defects] = False  # the stream's defectives are not scored
     labels = run.category.test_labels[scored]
     started = time.perf_counter()
+    test_features = view.tests(np.flatnonzero(scored), 1.0)
     (scores_before, rejected_before), (scores_after, rejected_after) = (
-        _verdicts(b, run.test_features[scored]) for b in (bank, after))
+        _verdicts(b, test_features) for b in (bank, after))
     ms_per_image = (time.perf_counter() - started) * 1000.0 / (2 * len(labels))  # two banks scored
     result = StreamEvalResult(
         category=run.category.name, method="graphcore+stream", shots=shots, seed=seed,
@@ -145,27 +205,16 @@ def _frame_statistics(detector: Detector, features: np.ndarray, frames: list[np.
     return np.stack([scores, maps.mean(axis=(1, 2)), [frame.mean() for frame in frames]], axis=1)
 
 
-def _darkened_features(run: FeedbackRun, detector: Detector, stream: Stream) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Features and input frames of the stream's frames darkened by ``DRIFT_GAIN``, in stream order."""
-    goods = [embed(run.cache.golden(path, DARKENED)[0][1:], run.settings.embedder) for path in stream.goods]
-    frames = [brighten(run.cache.golden_frame(path), DRIFT_GAIN) for path in stream.goods]
-    test_frames = run.cache.test_frames(run.category.test_images)
-    for index in stream.defects:
-        frame = brighten(test_frames[index], DRIFT_GAIN)
-        goods.append(detector.embedded_features([frame], {}))
-        frames.append(frame)
-    return np.concatenate(goods)[stream.order], [frames[i] for i in stream.order]
-
-
-def drift_row(run: FeedbackRun, bank: Bank, pool: list, seed: int, frames: int, defect_rate: float,
+def drift_row(run: FeedbackRun, view: DrawView, seed: int, frames: int, defect_rate: float,
               rule: DriftRule) -> DriftRow:
     """The drift watch over the stream: reference = its first half; then the second half darkened, and as is."""
-    stream = draw_stream(run, pool, frames, defect_rate, seed, None)
-    detector = Detector(bank)
-    test_frames = run.cache.test_frames(run.category.test_images)
-    plain = [run.cache.golden_frame(path) for path in stream.goods] + [test_frames[i] for i in stream.defects]
-    normal = _frame_statistics(detector, stream_features(run, stream), [plain[i] for i in stream.order])
-    darkened = _frame_statistics(detector, *_darkened_features(run, detector, stream))
+    stream = draw_stream(run, view.pool, frames, defect_rate, seed, None)
+    detector = Detector(view.bank)
+    plain = view.good_frames(stream.goods) + [view.test_frames[i] for i in stream.defects]
+    plain = [plain[i] for i in stream.order]
+    normal = _frame_statistics(detector, stream_features(view, stream), plain)
+    darkened = _frame_statistics(detector, stream_features(view, stream, DRIFT_GAIN),
+                                 [brighten(frame, DRIFT_GAIN) for frame in plain])
     half = len(normal) // 2
     fired = {}
     for name, later in (("changed", darkened[half:]), ("unchanged", normal[half:])):
@@ -237,9 +286,9 @@ def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], setting
         for run, draws in prepared_runs(data_dir, shots, seeds, settings):
             for draw in draws:
                 shot_count, seed = draw.shots, draw.seed
-                bank, pool = fit_seed(run, shot_count, seed)
+                view = aligned_view(run, settings, shot_count, seed) or cached_view(run, shot_count, seed)
                 for share in streams:
-                    result = stream_result(run, bank, pool, shot_count, seed, frames, defect_rate, rule, share)
+                    result = stream_result(run, view, shot_count, seed, frames, defect_rate, rule, share)
                     results.append(result)
                     echo(f"stream {result.category} K={shot_count} seed={seed} systematic={share}: false reject "
                          f"{result.false_reject_rate_before:.3f} -> {result.false_reject_rate:.3f}, escape "
@@ -248,7 +297,7 @@ def run_stream_eval(data_dirs: list, shots: list[int], seeds: list[int], setting
                          f"{result.type_escape_rate_before} -> {result.type_escape_rate}"
                          + ("" if result.candidate_accepted else f" (refused: {'; '.join(result.refused_because)})"))
                 if drift:
-                    row = drift_row(run, bank, pool, seed, frames, defect_rate, DriftRule())
+                    row = drift_row(run, view, seed, frames, defect_rate, DriftRule())
                     echo(f"drift {row.category} seed={seed}: fired after {row.fired_after}, false alarm after "
                          f"{row.false_alarm_after}")
                     drifts.append(row)
