@@ -63,7 +63,7 @@ ERROR_TEST_TURNS = tuple(7.0 + 15.0 * i for i in range(12))
 MAX_POSE_STEPS = 5
 # A part that is not long is turned onto the first golden's pose by registration (detector/part_registration.py)
 # where at least REGISTERED_GOLDENS goldens show it and their turns add up within REGISTRATION_LIMIT degrees (half a
-# pose step: a place of the part then moves less than a patch cell at the window's rim, which the structural check's
+# pose step: a place at the window's rim then moves about one patch cell, which the structural check's
 # reach covers). Three goldens make a single cycle, which fryum's passed by chance on two of three draws (0.8 and 1.7
 # degrees); four make four, and fryum's then miss by 16-88 degrees on every draw of 4 and 8 (seeds 0-2)
 REGISTERED_GOLDENS = 4
