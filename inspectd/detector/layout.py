@@ -20,6 +20,7 @@ can lie alike by chance (fryum, 2 goldens, seed 1: 0.982 -> 0.693 image AUROC wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -52,10 +53,15 @@ class StructuralCheck:
         return None if structure is None or bank.layout_features is None else cls(bank.layout_features,
                                                                                  structure["scale"])
 
+    @cached_property
+    def _places(self) -> GoldenPlaces:
+        # once per bank: widening the float16 goldens and padding them took 14 of a frame's 64 ms (8 goldens)
+        return GoldenPlaces.of(self.goldens.reshape(-1, *self.goldens.shape[2:]))
+
     def patch_scores(self, features: np.ndarray) -> np.ndarray:
         """[B, h, w, D] -> [B, h, w]: each patch's scaled distance to the nearest golden patch within ``REACH``
         cells of its place."""
-        return self.scale * structural_distances(features, self.goldens.reshape(-1, *self.goldens.shape[2:]))
+        return self.scale * self._places.distances(features)
 
     def holdout_grids(self) -> np.ndarray:
         """[K, h, w]: each golden's own copy scored against the other goldens' copies, as the fit scored it."""
@@ -72,28 +78,45 @@ def holdout_distances(goldens: np.ndarray) -> np.ndarray:
 
 
 def structural_distances(features: np.ndarray, goldens: np.ndarray) -> np.ndarray:
-    """[B, h, w, D] frames' and [G, h, w, D] goldens' features -> [B, h, w] nearest distance at each place.
+    """[B, h, w, D] frames' and [G, h, w, D] goldens' features -> [B, h, w] nearest distance at each place."""
+    return GoldenPlaces.of(goldens).distances(features)
 
-    Per frame, ``BLOCK_ROWS`` grid rows at a time: the goldens' rows round a block (a few MB) stay in cache while the
-    block is compared with each of its (2 ``REACH`` + 1)^2 offsets, where comparing the whole grid at each offset
-    read all the goldens from memory nine times (juice_bottle, 8 goldens: 83 ms a frame; docs/performance.md).
-    |f - g|^2 = |f|^2 + |g|^2 - 2 f.g, with |f|^2 added once the nearest is found."""
-    with torch.inference_mode():
-        frames = torch.from_numpy(np.ascontiguousarray(features, np.float32))
-        height, width = frames.shape[1:3]
+
+@dataclass(frozen=True)
+class GoldenPlaces:
+    """The goldens' features [G, h + 2 REACH, w + 2 REACH, D] in float32, padded by ``REACH`` cells with a border
+    far from any feature (never nearest), and their squared lengths: what every frame is compared with."""
+
+    padded: torch.Tensor
+    norms: torch.Tensor
+
+    @classmethod
+    def of(cls, goldens: np.ndarray) -> GoldenPlaces:
+        """[G, h, w, D] goldens' features (any float type)."""
         padded = _padded(torch.from_numpy(np.ascontiguousarray(goldens, np.float32)), REACH)
-        padded_norms = (padded * padded).sum(-1)  # [G, h + 2 REACH, w + 2 REACH]
-        best = torch.full(frames.shape[:3], float("inf"))
-        offsets = [(row, column) for row in range(2 * REACH + 1) for column in range(2 * REACH + 1)]
-        for frame, nearest in zip(frames, best):
-            for top in range(0, height, BLOCK_ROWS):
-                bottom = min(top + BLOCK_ROWS, height)
-                block, block_nearest = frame[None, top:bottom], nearest[top:bottom]  # [1, r, w, D], [r, w]
-                for row, column in offsets:
-                    places = (slice(None), slice(top + row, bottom + row), slice(column, column + width))
-                    squared = padded_norms[places] - 2 * (block * padded[places]).sum(-1)  # [G, r, w]
-                    torch.minimum(block_nearest, squared.amin(0), out=block_nearest)
-        return best.add_((frames * frames).sum(-1)).clamp_min_(0.0).sqrt_().numpy()
+        return cls(padded, (padded * padded).sum(-1))
+
+    def distances(self, features: np.ndarray) -> np.ndarray:
+        """[B, h, w, D] -> [B, h, w]: each patch's distance to the nearest golden patch within ``REACH`` cells.
+
+        Per frame, ``BLOCK_ROWS`` grid rows at a time: the goldens' rows round a block (a few MB) stay in cache
+        while the block is compared with each of its (2 ``REACH`` + 1)^2 offsets, where comparing the whole grid at
+        each offset read all the goldens from memory nine times (juice_bottle, 8 goldens: 83 ms a frame;
+        docs/performance.md). |f - g|^2 = |f|^2 + |g|^2 - 2 f.g, with |f|^2 added once the nearest is found."""
+        with torch.inference_mode():
+            frames = torch.from_numpy(np.ascontiguousarray(features, np.float32))
+            height, width = frames.shape[1:3]
+            best = torch.full(frames.shape[:3], float("inf"))
+            offsets = [(row, column) for row in range(2 * REACH + 1) for column in range(2 * REACH + 1)]
+            for frame, nearest in zip(frames, best):
+                for top in range(0, height, BLOCK_ROWS):
+                    bottom = min(top + BLOCK_ROWS, height)
+                    block, block_nearest = frame[None, top:bottom], nearest[top:bottom]  # [1, r, w, D], [r, w]
+                    for row, column in offsets:
+                        places = (slice(None), slice(top + row, bottom + row), slice(column, column + width))
+                        squared = self.norms[places] - 2 * (block * self.padded[places]).sum(-1)  # [G, r, w]
+                        torch.minimum(block_nearest, squared.amin(0), out=block_nearest)
+            return best.add_((frames * frames).sum(-1)).clamp_min_(0.0).sqrt_().numpy()
 
 
 def _padded(goldens: torch.Tensor, reach: int) -> torch.Tensor:
