@@ -93,3 +93,7 @@ def test_the_demos_missing_holes_fail_and_its_good_parts_pass(line: dict, golden
     assert len(missing) == 2 and min(missing) > 1.4 * bank.threshold
     assert not any(i.is_defective for i in goods)
     assert all(i.is_defective for i, kind in zip(inspections, kinds) if kind is not None)
+    # an empty belt has no part to register: it is turned at whatever angle, and fails as a missing part
+    belt = cv2.GaussianBlur(np.random.default_rng(3).normal(70, 6, (320, 320)).astype(np.float32), (0, 0), 1.2)
+    empty = Detector(bank).inspect([np.clip(np.dstack([belt * 0.95, belt, belt * 1.05]), 0, 255).astype(np.uint8)])[0]
+    assert empty.part_missing and empty.is_defective
