@@ -46,6 +46,7 @@ def test_the_flanges_turns_add_up_and_it_is_registered(goldens: list[np.ndarray]
     assert pose is not None and pose.registered
     assert pose.axis_error <= REGISTRATION_LIMIT
     assert pose.window[0] == pose.window[1] and pose.input_shape == (320, 320)
+    assert pose.rotations == (0.0, 6.0, -6.0)  # the turn is read whole: no copies about 180 degrees
     restored = PoseAlignment.from_dict(pose.to_dict())
     assert np.array_equal(restored.reference_signature, pose.reference_signature)
     # every golden's crop shows the key notch at one place: the crops agree far better than the frames
@@ -88,7 +89,7 @@ def test_the_demos_missing_holes_fail_and_its_good_parts_pass(line: dict, golden
     kinds = [item.defect for item in line["stream"]]
     missing = [i.image_score for i, kind in zip(inspections, kinds) if kind == "missing_hole"]
     goods = [i for i, kind in zip(inspections, kinds) if kind is None]
-    # measured: 5.65 and 5.32 against a threshold of 3.17 (goods at most 3.08). The whole frame (pose off) scored them
+    # measured: 6.35 and 5.98 against a threshold of 3.53 (goods at most 3.05). The whole frame (pose off) scored them
     # 3.47 and 3.49 against 3.39, and a good part 3.49: no margin either way
     assert len(missing) == 2 and min(missing) > 1.4 * bank.threshold
     assert not any(i.is_defective for i in goods)

@@ -107,8 +107,6 @@ def fit_inputs(golden_images: list[np.ndarray], settings: DetectorSettings) -> F
         return FitInputs(frames, frames, settings, outline, None)
     placements = pose.placements(frames)
     inputs = pose.crops(golden_images, placements)
-    if pose.registered:  # the bank keeps every configured turn: lighting fixed to the camera turns against the part
-        return FitInputs(frames, inputs, settings, outline, pose, placements)
     aligned = aligned_augmentations(settings.augmentations, pose.rotations)
     return FitInputs(frames, inputs, replace(settings, augmentations=aligned), outline, pose, placements)
 

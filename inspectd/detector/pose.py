@@ -13,9 +13,9 @@ part (a left-hand thread) is a defect.
 
 A part that is not long but holds one layout (a flange with its bolt holes and key notch) is registered instead: where
 four goldens or more turn onto each other consistently (detector/part_registration.py), each frame is turned about
-its part's centre onto the first golden's pose and cropped round the part. Its bank keeps the configured rotations
-(light fixed to the camera still turns against the part); what registration buys is the structural check
-(detector/layout.py), which compares each place of the turned frame with the goldens' same place.
+its part's centre onto the first golden's pose and cropped round the part, and the bank holds it within the
+registration's error of that pose (no copies about 180 degrees: the turn is read whole). Registration also opens the
+structural check (detector/layout.py) to such a part: each place of the turned frame against the goldens' same place.
 
 Maps are scored in the window and turned back onto the frame (at ``frame_shape``), where the outline, the
 regions and the overlay read them; what lies outside the window scores 0.
@@ -95,9 +95,9 @@ class PoseAlignment:
 
     @property
     def rotations(self) -> tuple[float, ...]:
-        """The angles the bank of a long part holds each golden at (``aligned_rotations`` of the axis error; a
-        registered part's bank keeps the configured rotations: fit.fit_inputs)."""
-        return aligned_rotations(0.0 if self.axis_error is None else self.axis_error)
+        """The angles the bank holds each golden at (``aligned_rotations`` of the axis error; a registered part's
+        turn is read whole, so without the copies about 180 degrees that an axis needs)."""
+        return aligned_rotations(0.0 if self.axis_error is None else self.axis_error, ends=not self.registered)
 
     def to_dict(self) -> dict:
         data = {"outline": self.outline.to_dict(), "frame_shape": list(self.frame_shape),
@@ -186,13 +186,14 @@ def aligned_augmentations(augmentations: AugmentationSet, rotations: tuple[float
     return replace(augmentations, rotations=rotations, hflip=False, vflip=False)
 
 
-def aligned_rotations(axis_error: float) -> tuple[float, ...]:
-    """The pose copies for an axis estimate that misses by up to ``axis_error`` degrees: 0 and 180, and steps of
-    ``POSE_STEP`` either side of each as far as ``aligned_span``. 0 -> (0, 6, -6, 180, 174, 186); 12.5 -> (0, 6, -6,
-    12, -12, 180, 174, 186, 168, 192)."""
+def aligned_rotations(axis_error: float, ends: bool = True) -> tuple[float, ...]:
+    """The pose copies for a pose estimate that misses by up to ``axis_error`` degrees: 0, and steps of ``POSE_STEP``
+    either side as far as ``aligned_span``; with ``ends`` (an axis, which does not tell one end from the other) the
+    same about 180. 0 -> (0, 6, -6, 180, 174, 186); 12.5 -> (0, 6, -6, 12, -12, 180, 174, 186, 168, 192); 0 without
+    ends -> (0, 6, -6)."""
     steps = round(aligned_span(axis_error) / POSE_STEP)
     offsets = [0.0, *(sign * POSE_STEP * step for step in range(1, steps + 1) for sign in (1.0, -1.0))]
-    return (*offsets, *(180.0 - offset for offset in offsets))
+    return (*offsets, *(180.0 - offset for offset in offsets)) if ends else tuple(offsets)
 
 
 def aligned_span(axis_error: float) -> float:

@@ -61,8 +61,9 @@ class RefitReport:
             return ""
         window = f"cropped to {self.pose_window[0]:.0f} x {self.pose_window[1]:.0f} px round it"
         if self.pose_registered:
-            return (f"; each frame is turned about the part's centre onto the first golden's pose and {window} (the "
-                    f"goldens' turns agree within {self.pose_axis_error:.1f} degrees)")
+            return (f"; each frame is turned about the part's centre onto the first golden's pose and {window}, the "
+                    f"bank holding it within {aligned_span(self.pose_axis_error):.0f} degrees of it (the goldens' turns "
+                    f"agree within {self.pose_axis_error:.1f} degrees)")
         return (f"; each frame is turned to the part's long axis and {window}, the bank holding it within "
                 f"{aligned_span(self.pose_axis_error):.0f} degrees of the axis (found again within "
                 f"{self.pose_axis_error:.1f} degrees on the goldens turned)")
