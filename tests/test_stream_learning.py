@@ -201,9 +201,16 @@ def test_the_stream_eval_learns_on_the_detectors_own_bank(data_root) -> None:
     view = aligned_view(screw, SETTINGS, 4, 0)
     assert view is not None and view.bank.manifest["pose"] is not None
     assert view.tests(np.array([0]), 1.0).shape[1:3] != screw.test_features.shape[1:3]  # the crop's grid
+    # a crop's cells beyond the frame's edge do not count, as in inspection
+    assert view.test_cells.shape[1:] == view.tests(np.array([0]), 1.0).shape[1:3]
+    detector = Detector(view.bank)
+    inspected = detector.inspect([screw.category.test_images[0]])[0].image_score
+    scored, _ = detector.score_maps(view.tests(np.array([0]), 1.0), {}, view.test_cells[:1])
+    assert scored[0] == pytest.approx(inspected, rel=1e-5)
     result = stream_result(screw, view, 4, 0, 20, 0.05, StreamRule())
     assert result.stream_frames == 20 and 0.5 < result.image_auroc_before <= 1.0
     settings = replace(SETTINGS, input_size=224)
     [(juice, _)] = prepared_runs(data_root / "mvtec_loco" / "juice_bottle", [4], [0], settings)
     assert aligned_view(juice, settings, 4, 0) is None
-    assert cached_view(juice, 4, 0).bank.manifest["structure"] is not None
+    whole = cached_view(juice, 4, 0)
+    assert whole.bank.manifest["structure"] is not None and whole.test_cells is None

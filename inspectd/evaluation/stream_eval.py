@@ -29,6 +29,7 @@ from inspectd.detector.drift import DriftRule, DriftWatch
 from inspectd.detector.embedder import embed
 from inspectd.detector.scoring import rejected
 from inspectd.detector.fit import fit_bank, fit_inputs
+from inspectd.detector.registration import STRIDE
 from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet, DetectorSettings
 from inspectd.detector.stream_learning import StreamRule, StreamSample, fit_stream_candidate
 from inspectd.evaluation.dataset import draw_shots
@@ -105,6 +106,16 @@ class DrawView:
     tests: Callable[[np.ndarray, float], np.ndarray]
     good_frames: Callable[[list], list[np.ndarray]]
     test_frames: list[np.ndarray]
+    # the patch-grid cells that count in a frame's score (a pose-aligned crop's cells beyond the frame's edge do not,
+    # as in inspection): of train goods by path, of test images by index; None: every cell (whole frames)
+    good_cells: Callable[[list], np.ndarray] | None = None
+    test_cells: np.ndarray | None = None
+
+    def stream_cells(self, stream: Stream) -> np.ndarray | None:
+        """The scored cells of the stream's frames in stream order; None: every cell."""
+        if self.test_cells is None:
+            return None
+        return np.concatenate([self.good_cells(stream.goods), self.test_cells[stream.defects]])[stream.order]
 
 
 def cached_view(run: FeedbackRun, shots: int, seed: int) -> DrawView:
@@ -141,11 +152,17 @@ def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed:
         return np.concatenate([detector.embedded_features(detector.input_frames([brighten(image, gain)]), {})
                                for image in images])
 
+    def cells(images: list[np.ndarray]) -> np.ndarray:
+        frames, inputs, placements = detector.framed(images)
+        grid = (inputs[0].shape[0] // STRIDE, inputs[0].shape[1] // STRIDE)
+        return detector.pose.cells_on_frame(placements, grid)
+
     images = run.category.test_images
     return DrawView(detector.bank, [p for i, p in enumerate(run.category.train_files) if i not in drawn],
                     lambda paths, gain: features([read_rgb(p) for p in paths], gain),
                     lambda indices, gain: features([images[i] for i in indices], gain),
-                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], detector.framed(images)[0])
+                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], detector.framed(images)[0],
+                    lambda paths: cells([read_rgb(p) for p in paths]), cells(images))
 
 
 def stream_features(view: DrawView, stream: Stream, gain: float = 1.0) -> np.ndarray:
@@ -153,10 +170,11 @@ def stream_features(view: DrawView, stream: Stream, gain: float = 1.0) -> np.nda
     return np.concatenate([view.goods(stream.goods, gain), view.tests(stream.defects, gain)])[stream.order]
 
 
-def _verdicts(bank: Bank, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, rejected) of embedded features under ``bank``, presence check included."""
+def _verdicts(bank: Bank, features: np.ndarray, cells: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rejected) of embedded features under ``bank``, presence check included; ``cells``: the patch-grid
+    cells that count (``DrawView``; None: all)."""
     detector = Detector(bank)
-    scores, _ = detector.score_maps(features, {})
+    scores, _ = detector.score_maps(features, {}, cells)
     return scores, rejected(scores, bank.threshold, detector.part_missing(features))
 
 
@@ -166,7 +184,7 @@ def stream_result(run: FeedbackRun, view: DrawView, shots: int, seed: int, frame
     bank = view.bank
     stream = draw_stream(run, view.pool, frames, defect_rate, seed, systematic)
     features = stream_features(view, stream)
-    _, failed = _verdicts(bank, features)
+    _, failed = _verdicts(bank, features, view.stream_cells(stream))
     ids = [str(p.name) for p in stream.goods] + [f"test-{i}" for i in stream.defects]
     started = time.perf_counter()
     candidate = fit_stream_candidate(bank, StreamSample(features, [ids[i] for i in stream.order], ~failed), rule)
@@ -177,8 +195,9 @@ def stream_result(run: FeedbackRun, view: DrawView, shots: int, seed: int, frame
     labels = run.category.test_labels[scored]
     started = time.perf_counter()
     test_features = view.tests(np.flatnonzero(scored), 1.0)
+    test_cells = None if view.test_cells is None else view.test_cells[scored]
     (scores_before, rejected_before), (scores_after, rejected_after) = (
-        _verdicts(b, test_features) for b in (bank, after))
+        _verdicts(b, test_features, test_cells) for b in (bank, after))
     ms_per_image = (time.perf_counter() - started) * 1000.0 / (2 * len(labels))  # two banks scored
     result = StreamEvalResult(
         category=run.category.name, method="graphcore+stream", shots=shots, seed=seed,
