@@ -13,7 +13,7 @@ from inspectd.detector import Detector, DetectorSettings, fit_bank
 from inspectd.detector.augment import rotate
 from inspectd.detector.features import resize_to
 from inspectd.detector.fit import golden_input_shape, golden_outline
-from inspectd.detector.part_registration import (cycle_error, pairwise_turns, part_centre, part_radius,
+from inspectd.detector.part_registration import (cycle_error, pairwise_turns, part_centre, part_extent,
                                                  polar_signature, registered_turn, turn_gap)
 from inspectd.detector.pose import REGISTERED_GOLDENS, REGISTRATION_LIMIT, PoseAlignment, fit_pose
 from inspectd.evaluation.dataset import draw_shots
@@ -33,8 +33,7 @@ def goldens(line: dict) -> list[np.ndarray]:
 @pytest.mark.parametrize("turn", [23.0, 97.0, 211.0, 340.5])
 def test_a_turned_golden_is_found_turned_by_as_much(goldens: list[np.ndarray], turn: float) -> None:
     outline = golden_outline(goldens, DetectorSettings())
-    centre = part_centre(outline, goldens[0])
-    radius = part_radius(outline, goldens[0], centre)
+    centre, radius = part_extent(outline, goldens[0])
     turned = rotate(goldens[0], turn, border=cv2.BORDER_REPLICATE)
     found = registered_turn(polar_signature(goldens[0], centre, radius),
                             polar_signature(turned, part_centre(outline, turned), radius))
@@ -76,8 +75,9 @@ def test_parts_whose_turns_do_not_add_up_are_not_registered(data_root) -> None:
                 outline = golden_outline(frames, settings)
                 assert outline is None or fit_pose(frames, outline, settings) is None, (category, shots, seed)
                 if outline is not None and category == "visa/fryum":
-                    centres = [part_centre(outline, frame) for frame in frames]
-                    radius = max(part_radius(outline, f, c) for f, c in zip(frames, centres))
+                    extents = [part_extent(outline, frame) for frame in frames]
+                    centres = [centre for centre, _ in extents]
+                    radius = max(reach for _, reach in extents)
                     turns = pairwise_turns([polar_signature(f, c, radius) for f, c in zip(frames, centres)])
                     assert cycle_error(turns) > 3 * REGISTRATION_LIMIT
 

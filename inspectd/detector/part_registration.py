@@ -33,18 +33,25 @@ POLAR_BLUR = 1 / 24  # share of the part's radius: the blur's sigma
 
 def part_centre(outline: PartOutline, frame: np.ndarray) -> tuple[float, float]:
     """The centroid (x, y) of the part's outline on an RGB frame; the frame's centre where none is found."""
-    moments = cv2.moments(outline.outlines(frame[None])[0].astype(np.uint8), binaryImage=True)
-    if moments["m00"] == 0:
-        return (frame.shape[1] - 1) / 2, (frame.shape[0] - 1) / 2
-    return moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
+    return _centroid(outline.outlines(frame[None])[0])
 
 
-def part_radius(outline: PartOutline, frame: np.ndarray, centre: tuple[float, float]) -> float:
-    """The farthest pixel of the part's outline from ``centre`` (1 where there is none)."""
-    rows, columns = np.nonzero(outline.outlines(frame[None])[0])
+def part_extent(outline: PartOutline, frame: np.ndarray) -> tuple[tuple[float, float], float]:
+    """``part_centre`` and the distance from it of the outline's farthest pixel (1 where there is none), from one
+    outline of the frame."""
+    inside = outline.outlines(frame[None])[0]
+    centre = _centroid(inside)
+    rows, columns = np.nonzero(inside)
     if len(rows) == 0:
-        return 1.0
-    return float(np.sqrt((columns - centre[0]) ** 2 + (rows - centre[1]) ** 2).max())
+        return centre, 1.0
+    return centre, float(np.sqrt((columns - centre[0]) ** 2 + (rows - centre[1]) ** 2).max())
+
+
+def _centroid(inside: np.ndarray) -> tuple[float, float]:
+    moments = cv2.moments(inside.astype(np.uint8), binaryImage=True)
+    if moments["m00"] == 0:
+        return (inside.shape[1] - 1) / 2, (inside.shape[0] - 1) / 2
+    return moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
 
 
 def polar_signature(frame: np.ndarray, centre: tuple[float, float], radius: float) -> np.ndarray:

@@ -33,7 +33,7 @@ from inspectd.detector.augment import rotate
 from inspectd.detector.features import input_shape, resize_to
 from inspectd.detector.part_outline import PartOutline
 from inspectd.detector.part_registration import (cycle_error, decode_signature, encode_signature, pairwise_turns,
-                                                 part_centre, part_radius, polar_signature, reference_signature,
+                                                 part_centre, part_extent, polar_signature, reference_signature,
                                                  registered_turn)
 from inspectd.detector.settings import AugmentationSet, DetectorSettings
 
@@ -254,8 +254,9 @@ def fit_registered(golden_frames: list[np.ndarray], outline: PartOutline,
     ``REGISTERED_GOLDENS`` goldens are given or their turns do not add up within ``REGISTRATION_LIMIT``."""
     if len(golden_frames) < REGISTERED_GOLDENS:
         return None
-    centres = [part_centre(outline, frame) for frame in golden_frames]
-    radius = max(part_radius(outline, frame, centre) for frame, centre in zip(golden_frames, centres))
+    extents = [part_extent(outline, frame) for frame in golden_frames]
+    centres = [centre for centre, _ in extents]
+    radius = max(reach for _, reach in extents)
     signatures = [polar_signature(frame, centre, radius) for frame, centre in zip(golden_frames, centres)]
     turns = pairwise_turns(signatures)
     error = cycle_error(turns)

@@ -74,8 +74,12 @@ def fit_seed(run: FeedbackRun, shots: int, seed: int) -> tuple[Bank, list[Path]]
     fitted, structure = with_structure(
         fit_memory(lambda i, a: embed(run.cache.golden(goldens[i], a)[0], seeded.embedder), shots, seeded,
                    run.cache.shape), seeded, outline, None)
-    bank = scoring_bank(fitted, seeded, shots, outline_entry(outline, seeded), structure)
-    return bank, [p for i, p in enumerate(run.category.train_files) if i not in drawn]
+    return scoring_bank(fitted, seeded, shots, outline_entry(outline, seeded), structure), undrawn(run, drawn)
+
+
+def undrawn(run: FeedbackRun, drawn: list[int]) -> list[Path]:
+    """The train/good images not drawn as goldens: the pool feedback and stream frames come from."""
+    return [p for i, p in enumerate(run.category.train_files) if i not in drawn]
 
 
 def simulate_feedback(run: FeedbackRun, bank: Bank, pool: list[Path], shots: int, seed: int,

@@ -28,12 +28,12 @@ from inspectd.detector.detector import Detector
 from inspectd.detector.drift import DriftRule, DriftWatch
 from inspectd.detector.embedder import embed
 from inspectd.detector.scoring import rejected
-from inspectd.detector.fit import fit_bank, fit_inputs
-from inspectd.detector.registration import STRIDE
+from inspectd.detector.fit import fit_bank, golden_outline
+from inspectd.detector.pose import fit_pose
 from inspectd.detector.settings import NO_AUGMENTATION, AugmentationSet, DetectorSettings
 from inspectd.detector.stream_learning import StreamRule, StreamSample, fit_stream_candidate
 from inspectd.evaluation.dataset import draw_shots
-from inspectd.evaluation.feedback_eval import FeedbackRun, fit_seed
+from inspectd.evaluation.feedback_eval import FeedbackRun, fit_seed, undrawn
 from inspectd.evaluation.harness import EvalResult
 from inspectd.evaluation.metrics import auroc
 from inspectd.images import read_rgb
@@ -138,31 +138,33 @@ def cached_view(run: FeedbackRun, shots: int, seed: int) -> DrawView:
 
 
 def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed: int) -> DrawView | None:
-    """The pose-aligned bank of the seed's goldens (``fit_bank``, as refit makes it) where the goldens call for one,
-    its frames' features through the detector, as the daemon takes them; None where they do not."""
+    """The pose-aligned bank of the seed's goldens (``fit_bank``, as refit makes it) where the goldens call for one
+    (decided as the eval harness decides it), its frames' features through the detector, as the daemon takes them;
+    None where they do not."""
     seeded = replace(settings, seed=seed)
     drawn = draw_shots(len(run.category.train_files), shots, seed)
-    goldens = [read_rgb(run.category.train_files[i]) for i in drawn]
-    fit = fit_inputs(goldens, seeded)
-    if fit.pose is None:
+    paths = [run.category.train_files[i] for i in drawn]
+    frames = [run.cache.golden_frame(path) for path in paths]
+    if fit_pose(frames, golden_outline(frames, seeded), seeded) is None:
         return None
-    detector = Detector(fit_bank(goldens, seeded))
+    detector = Detector(fit_bank([read_rgb(path) for path in paths], seeded))
+
+    def framed(images: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """(frames, embedded features, scored cells) of images, each turned and cropped once."""
+        frames, inputs, placements = detector.framed(images)
+        features = np.concatenate([detector.embedded_features([crop], {}) for crop in inputs])
+        return frames, features, detector.pose.cells_on_frame(placements, features.shape[1:3])
 
     def features(images: list[np.ndarray], gain: float) -> np.ndarray:
-        return np.concatenate([detector.embedded_features(detector.input_frames([brighten(image, gain)]), {})
-                               for image in images])
+        return framed([brighten(image, gain) for image in images])[1]
 
-    def cells(images: list[np.ndarray]) -> np.ndarray:
-        frames, inputs, placements = detector.framed(images)
-        grid = (inputs[0].shape[0] // STRIDE, inputs[0].shape[1] // STRIDE)
-        return detector.pose.cells_on_frame(placements, grid)
-
-    images = run.category.test_images
-    return DrawView(detector.bank, [p for i, p in enumerate(run.category.train_files) if i not in drawn],
+    test_frames, test_features, test_cells = framed(run.category.test_images)
+    return DrawView(detector.bank, undrawn(run, drawn),
                     lambda paths, gain: features([read_rgb(p) for p in paths], gain),
-                    lambda indices, gain: features([images[i] for i in indices], gain),
-                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], detector.framed(images)[0],
-                    lambda paths: cells([read_rgb(p) for p in paths]), cells(images))
+                    lambda indices, gain: test_features[indices] if gain == 1.0 else features(
+                        [run.category.test_images[i] for i in indices], gain),
+                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], test_frames,
+                    lambda paths: framed([read_rgb(p) for p in paths])[2], test_cells)
 
 
 def stream_features(view: DrawView, stream: Stream, gain: float = 1.0) -> np.ndarray:
