@@ -24,7 +24,7 @@ SETTINGS = replace(DetectorSettings(), input_size=224, augmentations=Augmentatio
 def test_maps_are_upsampled_as_an_image_and_registration_moves_them_by_the_offset() -> None:
     grid = np.random.default_rng(0).random((1, 28, 20)).astype(np.float32)
     placed = anomaly_maps(grid, (224, 160), 0)
-    np.testing.assert_array_equal(placed[0], cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR))
+    np.testing.assert_allclose(placed[0], cv2.resize(grid[0], (160, 224), interpolation=cv2.INTER_LINEAR), atol=1e-6)
     earlier = registered(placed, AS_AN_IMAGE - STRIDE, STRIDE)[0]  # one cell up and left
     np.testing.assert_allclose(earlier[:-STRIDE, :-STRIDE], placed[0, STRIDE:, STRIDE:], atol=1e-6)
     np.testing.assert_array_equal(earlier[-1], earlier[-STRIDE - 1])  # the uncovered edge repeats the last row

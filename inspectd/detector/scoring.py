@@ -9,6 +9,7 @@ import cv2
 import faiss
 import numpy as np
 
+from inspectd.detector.map_operator import map_operator
 from inspectd.detector.settings import WHOLE_FRAME
 
 
@@ -47,15 +48,11 @@ class PatchIndex:
 
 
 def anomaly_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float) -> np.ndarray:
-    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling then Gaussian smoothing.
-    Cells are placed as an image's pixels are (cell ``j`` on pixel ``stride j + (stride - 1) / 2``), so every
-    cell lies inside the canvas; ``registered`` moves the result to where the cells really look."""
+    """[B, h, w] -> [B, H, W] at the input shape (an int: square): bilinear upsampling then Gaussian smoothing
+    (``map_operator``). Cells are placed as an image's pixels are (cell ``j`` on pixel ``stride j + (stride - 1) / 2``),
+    so every cell lies inside the canvas; ``registered`` moves the result to where the cells really look."""
     height, width = (shape, shape) if isinstance(shape, int) else shape
-    maps = np.empty((len(patch_scores), height, width), dtype=np.float32)
-    for i, grid in enumerate(patch_scores):
-        upsampled = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-        maps[i] = cv2.GaussianBlur(upsampled, (0, 0), sigmaX=sigma) if sigma > 0 else upsampled
-    return maps
+    return map_operator(patch_scores.shape[1:], (height, width), float(sigma)).maps(patch_scores)
 
 
 def registered(maps: np.ndarray, centre: float, stride: float) -> np.ndarray:
@@ -81,26 +78,40 @@ def registration_offset(centre: float, stride: float) -> float:
 def scores_and_maps(patch_scores: np.ndarray, shape: int | tuple[int, int], sigma: float, centre: float,
                     top_k: int, roi: tuple[float, float, float, float] = WHOLE_FRAME) -> tuple[np.ndarray, np.ndarray]:
     """Patch-score grids [B, h, w] -> (image scores [B], anomaly maps [B, H, W] registered on ``centre``, the
-    input pixel the grid's cell 0 describes).
+    input pixel the grid's cell 0 describes): ``scored_maps`` of their ``anomaly_maps``."""
+    whole = anomaly_maps(patch_scores, shape, sigma)
+    return scored_maps(whole, whole.shape[2] / patch_scores.shape[2], centre, top_k, roi)
+
+
+def scored_maps(whole: np.ndarray, stride: float, centre: float, top_k: int,
+                roi: tuple[float, float, float, float] = WHOLE_FRAME) -> tuple[np.ndarray, np.ndarray]:
+    """Maps [B, H, W] from ``anomaly_maps`` of a stride-``stride`` grid -> (image scores [B], the maps registered).
 
     The image score is taken before the map is moved, while every cell lies inside the canvas: moved,
     the outermost cells can leave the frame (Lite0's first row and column, centred 7.75 px before it), and
     each cell is a patch of the frame that should count wherever its centre lies. It is the score before
     registration; only where the map shows a defect moved (docs/results.md, "Map registration").
     With a region of interest (``roi``, shares of the frame) the score counts the unmoved map's pixels that the
-    move puts inside it, and the moved map is 0 outside it."""
-    whole = anomaly_maps(patch_scores, shape, sigma)
-    stride = whole.shape[2] / patch_scores.shape[2]
+    move puts inside it (``score_window``), and the moved map is 0 outside it."""
     maps = registered(whole, centre, stride)
-    if roi == WHOLE_FRAME:
-        return image_scores(whole, top_k), maps
-    rows, columns = roi_window(whole.shape[1:], roi, registration_offset(centre, stride))
+    rows, columns = score_window(whole.shape[1:], stride, centre, roi)
     scores = image_scores(np.ascontiguousarray(whole[:, rows, columns]), top_k)
+    if roi == WHOLE_FRAME:
+        return scores, maps
     rows, columns = roi_window(maps.shape[1:], roi, 0.0)
     inside = np.zeros(maps.shape[1:], bool)
     inside[rows, columns] = True
     maps[:, ~inside] = 0.0
     return scores, maps
+
+
+def score_window(shape: tuple[int, int], stride: float, centre: float,
+                 roi: tuple[float, float, float, float]) -> tuple[slice, slice]:
+    """Rows and columns of an unmoved map of ``shape`` that its image score reads: all of them, or with a region of
+    interest those that ``registered`` moves inside it."""
+    if roi == WHOLE_FRAME:
+        return slice(0, shape[0]), slice(0, shape[1])
+    return roi_window(shape, roi, registration_offset(centre, stride))
 
 
 def roi_window(shape: tuple[int, int], roi: tuple[float, float, float, float], offset: float) -> tuple[slice, slice]:
