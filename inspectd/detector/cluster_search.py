@@ -8,13 +8,16 @@ is nearer its own centre), so every cluster whose bound is below the best distan
 rest cannot hold a nearer row. Within such a cluster only the rows at least ``|q - c| - best`` from its centre can
 be nearer (again the triangle inequality): rows are kept in order of their distance from the centre, innermost
 first, so each patch needs a trailing run of them, and patches that need about as many share one product
-(``SHELL_SPLITS``). The first search finds the final nearest row for about 97 % of patches; the rest is proof.
+(``SHELL_SPLITS``). The first search finds the final nearest row for most patches; the rest is proof, which a
+frame needs only where its cells decide the verdict or the drawn regions (``decisive_cells``).
 The result is the exact nearest row, whatever the patch: an anomalous patch far from every cluster just searches
 more of them (its distance is never under- or over-estimated beyond float rounding). Clusters are searched one at a
 time, each against the patches that need it, as one matrix product per group of patches.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -66,6 +69,13 @@ class ClusteredIndex:
     def patch_scores(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> np.ndarray:
         """``excluded`` [M] bool, in the memory's order: rows left out (a hold-out group's). The bounds still hold
         for the rows left in, so the result is the exact nearest of those."""
+        search = self.open(patch_features, excluded)
+        search.settle()
+        return search.distances()
+
+    def open(self, patch_features: np.ndarray, excluded: np.ndarray | None = None) -> OpenSearch:
+        """The first pass of ``patch_scores``: each patch searches its ``PROBES`` nearest clusters. What is left to
+        prove each patch's nearest row is kept in the result, for ``OpenSearch.settle`` to do where it is needed."""
         batch, height, width, dim = patch_features.shape
         blocked = None if excluded is None else torch.from_numpy(np.ascontiguousarray(excluded[self.order]))
         queries = torch.from_numpy(np.ascontiguousarray(patch_features.reshape(-1, dim), dtype=np.float32) - self.centre)
@@ -80,14 +90,11 @@ class ClusteredIndex:
             first = np.zeros(to_centres.shape, bool)
             np.put_along_axis(first, np.argpartition(to_centres, probes - 1, axis=1)[:, :probes], True, axis=1)
             self._search(queries, query_norms, first, best, nearest, blocked)
-            bound = self._lower_bounds(to_centres) ** 2
-            # the least distance from its centre a cluster's row must have to come nearer than the best found
-            reach = to_centres - np.sqrt(np.maximum(best, 0.0))[:, None] * (1 + ROUNDING_SLACK)
-            self._search(queries, query_norms, (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first, best, nearest,
-                         blocked, reach)
-            differences = self.rows[torch.from_numpy(nearest)] - queries
-            squared = (differences * differences).sum(1).numpy()
-        return np.sqrt(squared).reshape(batch, height, width)
+        bound = self._lower_bounds(to_centres) ** 2
+        # the least distance from its centre a cluster's row must have to come nearer than the best found
+        reach = to_centres - np.sqrt(np.maximum(best, 0.0))[:, None] * (1 + ROUNDING_SLACK)
+        pending = (bound < best[:, None] * (1 + ROUNDING_SLACK)) & ~first
+        return OpenSearch(self, queries, query_norms, best, nearest, pending, reach, blocked, (batch, height, width))
 
     def _lower_bounds(self, to_centres: np.ndarray) -> np.ndarray:
         """[patches, clusters] no row of the cluster lies nearer the patch than this: the larger of the ball
@@ -104,8 +111,10 @@ class ClusteredIndex:
         and ``nearest`` (row) where the cluster holds a nearer row that ``blocked`` (None: none) does not mark.
         ``reach`` [patches, clusters]: only rows at least this far from the cluster's centre are searched (None:
         all)."""
+        searching = np.flatnonzero(wanted.any(1))  # few, when only a frame's deciding cells are proven
+        wanted = wanted[searching]
         for cluster in range(len(self.radii)):
-            patches = np.flatnonzero(wanted[:, cluster])
+            patches = searching[wanted[:, cluster]]
             start, end = self.starts[cluster], self.starts[cluster + 1]
             if len(patches) == 0 or start == end:
                 continue
@@ -138,6 +147,50 @@ class ClusteredIndex:
         nearer = value < best[patches]
         best[patches[nearer]] = value[nearer]
         nearest[patches[nearer]] = row.numpy()[nearer] + start
+
+
+class OpenSearch:
+    """A clustered search after its first pass. Each patch's distance so far is to a real bank row, so it can only
+    fall; ``pending`` [patches, clusters] marks the clusters a patch must still search before that distance is
+    proven the nearest (most patches: their first pass found it, but the bounds cannot yet show it)."""
+
+    def __init__(self, index: ClusteredIndex, queries: torch.Tensor, norms: np.ndarray, best: np.ndarray,
+                 nearest: np.ndarray, pending: np.ndarray, reach: np.ndarray, blocked: torch.Tensor | None,
+                 shape: tuple[int, int, int]) -> None:
+        self.index, self.queries, self.norms, self.best, self.nearest = index, queries, norms, best, nearest
+        self.pending, self.reach, self.blocked, self.shape = pending, reach, blocked, shape
+        self.settling_ms = 0.0  # time spent in ``settle``
+        self._distances = self._measured(np.arange(len(nearest)))
+
+    def settled(self) -> np.ndarray:
+        """[B, h, w] bool: the patches whose distance is proven the nearest."""
+        return ~self.pending.any(1).reshape(self.shape)
+
+    def settle(self, cells: np.ndarray | None = None) -> None:
+        """Search what is left for the patches ``cells`` [B, h, w] bool marks (None: all), making theirs exact."""
+        started = time.perf_counter()
+        wanted = self.pending if cells is None else self.pending & cells.reshape(-1, 1)
+        if wanted.any():
+            before = self.nearest.copy()
+            with torch.inference_mode():
+                self.index._search(self.queries, self.norms, wanted, self.best, self.nearest, self.blocked, self.reach)
+            self.pending &= ~wanted
+            moved = np.flatnonzero(self.nearest != before)
+            self._distances[moved] = self._measured(moved)
+        self.settling_ms += (time.perf_counter() - started) * 1000.0
+
+    def distances(self) -> np.ndarray:
+        """[B, h, w] each patch's distance to the nearest row found so far (exact where ``settled``)."""
+        return self._distances.reshape(self.shape)
+
+    def _measured(self, patches: np.ndarray) -> np.ndarray:
+        """The distances of ``patches`` to their nearest rows, by subtraction: |q|^2 + |m|^2 - 2 q.m, which chose
+        the rows, rounds worse."""
+        chosen = torch.from_numpy(patches)
+        with torch.inference_mode():
+            differences = self.index.rows[torch.from_numpy(self.nearest[patches])] - self.queries[chosen]
+            squared = (differences * differences).sum(1).numpy()
+        return np.sqrt(squared)
 
 
 def _nearest(points: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 
 from inspectd.detector.backbone import get_backbone
 from inspectd.detector.bank import Bank
+from inspectd.detector.decisive_cells import settled_scores_and_maps
 from inspectd.detector.embedder import embed
 from inspectd.detector.features import patch_features, resize_to, to_batch
 from inspectd.detector.layout import StructuralCheck
@@ -16,8 +17,8 @@ from inspectd.detector.part_outline import PartOutline, hidden_outside
 from inspectd.detector.pose import PoseAlignment
 from inspectd.detector.presence import PresenceCheck
 from inspectd.detector.registration import grid_centre
-from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected, scores_and_maps
-from inspectd.detector.search import patch_index
+from inspectd.detector.scoring import Region, calibrated_score, defect_regions, rejected
+from inspectd.detector.search import open_search, patch_index
 
 
 @dataclass
@@ -87,18 +88,25 @@ class Detector:
         """Embedded features -> (image scores [B], anomaly maps [B, H, W] at the bank's input shape);
         ``scored_cells`` [B, h, w] (0 or 1): the patch-grid cells that count (all by default)."""
         started = time.perf_counter()
-        patch_scores = self.index.patch_scores(features)
+        search = open_search(self.index, features)
         timings["search"] = _ms_since(started)
+        structure = None
         if self.structure is not None:
             started = time.perf_counter()
-            patch_scores = np.maximum(patch_scores, self.structure.patch_scores(features))
+            structure = self.structure.patch_scores(features)
             timings["structure"] = _ms_since(started)
-        if scored_cells is not None:
-            patch_scores = patch_scores * scored_cells
+
+        def grids_of(distances: np.ndarray) -> np.ndarray:
+            grids = distances if structure is None else np.maximum(distances, structure)
+            return grids if scored_cells is None else grids * scored_cells
+
         started = time.perf_counter()
-        scores, maps = scores_and_maps(patch_scores, self.input_shape, self.settings.map_sigma(), self.grid_centre,
-                                       self.settings.score_top_k, self.settings.roi)
-        timings["postprocess"] = _ms_since(started)
+        scores, maps = settled_scores_and_maps(search, grids_of, self.input_shape, self.settings.map_sigma(),
+                                               self.grid_centre, self.settings.score_top_k, self.threshold,
+                                               self.settings.roi)
+        proving_ms = search.settling_ms
+        timings["search"] += proving_ms
+        timings["postprocess"] = _ms_since(started) - proving_ms
         return scores, maps
 
     def input_frames(self, images: list[np.ndarray]) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from inspectd.detector.cluster_search import ClusteredIndex
+from inspectd.detector.cluster_search import ClusteredIndex, OpenSearch
 from inspectd.detector.ivf_search import InvertedFileIndex
 from inspectd.detector.scoring import PatchIndex
 
@@ -69,3 +69,30 @@ def patch_index(memory: np.ndarray, search: str) -> PatchIndex | ShortlistIndex 
     "shortlist" (this module) or "exact" (faiss flat L2)."""
     indexes = {"clustered": ClusteredIndex, "ivf": InvertedFileIndex, "shortlist": ShortlistIndex, "exact": PatchIndex}
     return indexes[search](memory)
+
+
+class SettledSearch:
+    """A search that is already exact everywhere (every index but the clustered one), as ``OpenSearch``."""
+
+    settling_ms = 0.0
+
+    def __init__(self, distances: np.ndarray) -> None:
+        self._distances = distances
+
+    def settled(self) -> np.ndarray:
+        return np.ones(self._distances.shape, bool)
+
+    def settle(self, cells: np.ndarray | None = None) -> None:
+        """Nothing is left to prove."""
+
+    def distances(self) -> np.ndarray:
+        return self._distances
+
+
+def open_search(index: PatchIndex | ShortlistIndex | ClusteredIndex | InvertedFileIndex,
+                patch_features: np.ndarray) -> OpenSearch | SettledSearch:
+    """The clustered index's first pass, the rest left for ``decisive_cells`` to prove where it decides; any other
+    index's whole search."""
+    if isinstance(index, ClusteredIndex):
+        return index.open(patch_features)
+    return SettledSearch(index.patch_scores(patch_features))
