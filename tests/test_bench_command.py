@@ -26,7 +26,7 @@ needs_anomalib = pytest.mark.skipif(importlib.util.find_spec("anomalib") is None
 
 def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--images", str(data_root / "mvtec_ad" / "bottle"), "--shots", "1",
-                                      "--batch", "2", "--size", "64", "--frames", "2", "--banks", "2"])
+                                      "--batch", "2", "--size", "64", "--frames", "4", "--banks", "2"])
     assert result.exit_code == 0, result.output
     for heading in ("cpu:", "[stages, batch 1", "[end to end, batch 1]",
                     "[sustained, fast in batches of 2]", "[refit,", "[search alone, batch 1", "[memory, 2 product banks", "[floor: backbone"):
@@ -36,6 +36,9 @@ def test_bench_prints_every_section_and_stage(data_root: Path) -> None:
                   "p50 CPU time per frame", "frames per CPU second", "RSS per product bank",
                   "matmul rate bf16 | fp32", "backbone at that rate"):
         assert f"  {label} " in result.output, label
+    # four frames take one of each of bottle's test folders in turn: three defect kinds, then a good part
+    assert "  p50, good parts (1) " in result.output and "  p50, defective parts (3) " in result.output
+    assert "  decisive proof, good (1) " in result.output
     # issue 25's latency and throughput targets hold at the defaults, not at this 64 px run
     assert "<= 20 ms" not in result.output and ">= 60" not in result.output
     version = anomalib_version()
