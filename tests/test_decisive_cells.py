@@ -30,7 +30,7 @@ CENTRE = 3.5  # where the grid's cell 0 looks, in pixels: moves the maps by a pi
 @pytest.fixture(scope="module")
 def index_and_features(data_root: Path) -> tuple[ClusteredIndex, np.ndarray]:
     memory, features = bottle_bank_and_test_features(data_root, SETTINGS)
-    return ClusteredIndex(memory), features
+    return ClusteredIndex(memory, 16), features  # a small bank: its own count would be 2 clusters, both probed
 
 
 @pytest.mark.parametrize("grid, shape, sigma", [((40, 40), (320, 320), 5.71), ((28, 20), (224, 160), 4.0),
