@@ -141,8 +141,10 @@ def defect_regions(anomaly_map: np.ndarray, threshold: float,
     """Bounding boxes of the connected components where the map exceeds the threshold, in the pixels of
     a frame of ``frame_shape`` (height, width; default: the map's own). Finding them on the small map and
     scaling the boxes costs a fraction of upsampling the map to a megapixel frame first."""
-    above = (anomaly_map > threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    above = anomaly_map > threshold
+    if not above.any():  # a passing frame's map, most frames: labelling an empty image costs 0.7 ms at 320 px
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(above.view(np.uint8), connectivity=8)
     scale = (1.0, 1.0) if frame_shape is None else (
         frame_shape[1] / anomaly_map.shape[1], frame_shape[0] / anomaly_map.shape[0])
     regions = []
