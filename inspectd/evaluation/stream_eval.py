@@ -158,13 +158,17 @@ def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed:
     def features(images: list[np.ndarray], gain: float) -> np.ndarray:
         return framed([brighten(image, gain) for image in images])[1]
 
+    def cells(images: list[np.ndarray]) -> np.ndarray:
+        """The scored cells of images: from where their crops are placed alone, no features needed."""
+        return detector.pose.cells_on_frame(detector.framed(images)[2], test_features.shape[1:3])
+
     test_frames, test_features, test_cells = framed(run.category.test_images)
     return DrawView(detector.bank, undrawn(run, drawn),
                     lambda paths, gain: features([read_rgb(p) for p in paths], gain),
                     lambda indices, gain: test_features[indices] if gain == 1.0 else features(
                         [run.category.test_images[i] for i in indices], gain),
                     lambda paths: detector.framed([read_rgb(p) for p in paths])[0], test_frames,
-                    lambda paths: framed([read_rgb(p) for p in paths])[2], test_cells)
+                    lambda paths: cells([read_rgb(p) for p in paths]), test_cells)
 
 
 def stream_features(view: DrawView, stream: Stream, gain: float = 1.0) -> np.ndarray:
