@@ -15,7 +15,7 @@ import torch
 from inspectd.bench.anomalib_baseline import (AnomalibPatchcore, anomalib_version, patch_score_difference,
                                              plain_settings)
 from inspectd.bench.floor import backbone_flops, cpu_summary, matmul_gflops
-from inspectd.bench.frames import REFIT_GOLDENS, BenchData, load_bench_data
+from inspectd.bench.frames import REFIT_GOLDENS, BenchData, good_and_defective, load_bench_data
 from inspectd.bench.memory import loaded_banks_rss, peak_rss_mb
 from inspectd.bench.reference import NchwBackbone, reference_bank, reference_detector
 from inspectd.bench.report import Row, format_table
@@ -133,10 +133,9 @@ def _end_to_end_rows(fast: list[BatchTiming], baseline: list[BatchTiming], targe
     rows = [Row("p50 per frame", *map(_median, totals), "ms", target=target),
             Row("p99 per frame", *(float(np.percentile(values, 99)) for values in totals), "ms"),
             Row("p50 CPU time per frame", *map(_median, cpu), "ms", target=target)]
-    for label, wanted in (("good", True), ("defective", False)):
-        chosen = [[total for total, one in zip(values, good) if one == wanted] for values in totals]
-        if chosen[0]:
-            rows.append(Row(f"p50, {label} parts ({len(chosen[0])})", *map(_median, chosen), "ms"))
+    for label, indices in good_and_defective(good):
+        rows.append(Row(f"p50, {label} parts ({len(indices)})",
+                        *(_median([values[i] for i in indices]) for values in totals), "ms"))
     return rows
 
 

@@ -37,3 +37,10 @@ def load_bench_data(category_dir: Path, shots: int, frame_count: int, seed: int 
     refit = [read_rgb(path) for path in itertools.islice(itertools.cycle(train_files), max(REFIT_GOLDENS))]
     chosen = list(itertools.islice(itertools.cycle(test_files), frame_count))
     return BenchData(golden, refit, [path.read_bytes() for path in chosen], [path.parent.name == "good" for path in chosen])
+
+
+def good_and_defective(good: list[bool]) -> list[tuple[str, list[int]]]:
+    """("good" | "defective", indices of those frames) for each kind that ``good`` holds."""
+    kinds = [(label, [i for i, one in enumerate(good) if one == wanted])
+             for label, wanted in (("good", True), ("defective", False))]
+    return [(label, indices) for label, indices in kinds if indices]

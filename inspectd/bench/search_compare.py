@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from inspectd.bench.frames import good_and_defective
 from inspectd.bench.report import Row
 from inspectd.detector.cluster_search import ClusteredIndex
 from inspectd.detector.decisive_cells import settled_scores_and_maps
@@ -42,16 +43,16 @@ def search_section(detector: Detector, images: list[np.ndarray], good: list[bool
         rows += [Row(f"{name} search", float(np.median(times[name])), float(np.median(times[REFERENCE_SEARCH])), "ms"),
                  Row("  patches equal to exact", float(np.mean(np.abs(found - exact) <= 1e-4 * exact)), None, "share"),
                  Row("  largest frame-score error", float(highest.max()), None, "relative")]
-    rows += _decisive_rows(detector, features, good)
+    rows += _decisive_rows(detector, indexes["clustered"], features, good)
     memory = detector.bank.memory
     return (f"search alone, batch 1, {len(images)} frames, bank {memory.shape[0]} x {memory.shape[1]} "
             f"(baseline = exact faiss flat; decisive proof: the clustered search and map proving only the deciding "
             f"cells, baseline = its whole proof)", rows)
 
 
-def _decisive_rows(detector: Detector, features: list[np.ndarray], good: list[bool]) -> list[Row]:
-    """Search and map per frame: the clustered index proving only the deciding cells, and proving every cell."""
-    index = ClusteredIndex(detector.bank.memory)
+def _decisive_rows(detector: Detector, index: ClusteredIndex, features: list[np.ndarray],
+                   good: list[bool]) -> list[Row]:
+    """Search and map per frame: the clustered ``index`` proving only the deciding cells, and proving every cell."""
     settings = detector.settings
     map_arguments = (detector.input_shape, settings.map_sigma(), detector.grid_centre, settings.score_top_k)
     times: dict[str, list[float]] = {"deciding": [], "whole": []}
@@ -62,11 +63,6 @@ def _decisive_rows(detector: Detector, features: list[np.ndarray], good: list[bo
         started = time.perf_counter()
         scores_and_maps(index.patch_scores(one), *map_arguments, settings.roi)
         times["whole"].append((time.perf_counter() - started) * 1000.0)
-    rows = []
-    for label, wanted in (("good", True), ("defective", False)):
-        chosen = [i for i, one in enumerate(good) if one == wanted]
-        if chosen:
-            rows.append(Row(f"decisive proof, {label} ({len(chosen)})",
-                            *(float(np.median([times[name][i] for i in chosen])) for name in ("deciding", "whole")),
-                            "ms"))
-    return rows
+    return [Row(f"decisive proof, {label} ({len(indices)})",
+                *(float(np.median([times[name][i] for i in indices])) for name in ("deciding", "whole")), "ms")
+            for label, indices in good_and_defective(good)]
