@@ -75,3 +75,26 @@ def test_refit_says_when_goldens_of_differing_shape_square_the_frames(data_root,
     assert outcome.exit_code == 0, outcome.output
     assert json.loads((banks / "bottle" / "v0001" / "manifest.json").read_text())["input_shape"] == [128, 128]
     assert "the goldens differ in shape, so every frame is squashed to 128 x 128 px" in outcome.output
+
+
+def test_refit_warns_what_one_golden_threshold_costs(data_root, tmp_path) -> None:
+    """One golden has no other good part to be held out against: refit says where its threshold came from and what
+    that cost on real parts; with two goldens it gives the hold-out expectation instead."""
+    goods = sorted((data_root / "mvtec_ad" / "bottle" / "train" / "good").iterdir())
+    said = {}
+    for case, (count, rotations) in {"turned": (1, 2), "unturned": (1, 1), "two": (2, 2)}.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        for path in goods[:count]:
+            shutil.copy(path, folder)
+        config = write_config(tmp_path / f"{case}.yaml", tmp_path / f"banks-{case}",
+                              {"input_size": 128, "augmentations": {"rotations": rotations}})
+        outcome = CliRunner().invoke(app, ["refit", "--product", "bottle", "--golden", str(folder),
+                                           "--config", str(config)])
+        assert outcome.exit_code == 0, outcome.output
+        said[case] = " ".join(outcome.output.split())
+    assert "one golden: the threshold comes from its own turned copies" in said["turned"]
+    assert "37 % of good parts rejected" in said["turned"]
+    assert "itself shifted by half a feature cell (no turned copies)" in said["unturned"]
+    assert "98 % of good parts rejected" in said["unturned"]
+    assert "one golden" not in said["two"] and "of good parts rejected until more goldens" in said["two"]
