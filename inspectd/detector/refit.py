@@ -16,7 +16,7 @@ from inspectd.progress import Progress, no_progress
 # What one golden's threshold did to good parts at the defaults, nine real categories (docs/results.md): calibrated on
 # its own turned copies, 0.365 rejected (0.00-0.96 by category and draw; 1 shot, seeds 0-2, docs/eval/graphcore.json);
 # calibrated on half-stride shifts where it has no turned copies, 0.976 (seed 0, docs/eval/ablation/no-rotations.json)
-ONE_GOLDEN_REJECTS = {"leave-one-group-out": "37 % of good parts rejected on average, 0-96 % by part",
+ONE_GOLDEN_REJECTS = {"leave-one-group-out": "37 % of good parts rejected on average, 0-96 % by product and draw",
                       "half-stride-shift": "98 % of good parts rejected"}
 
 
