@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspectd.detector.bank import BankError, BankStore, validate_product
+from inspectd.detector.calibration import unlike_goldens
 from inspectd.detector.fit import fit_bank, golden_input_shape, squares_frames
 from inspectd.detector.pose import PoseAlignment, aligned_span
 from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
@@ -43,6 +44,8 @@ class RefitReport:
     pose_axis_error: float | None = None
     pose_registered: bool = False  # turned onto the first golden's pose by registration (a part that is not long)
     calibration_method: str = "leave-one-group-out"  # the manifest's calibration method (detector/fit.py)
+    # (file name, hold-out score over the others' median) of each golden unlike the others (calibration.unlike_goldens)
+    unlike_goldens: tuple[tuple[str, float], ...] = ()
 
     def summary(self) -> str:
         expectation = ("" if self.expected_false_reject is None else
@@ -62,7 +65,12 @@ class RefitReport:
         return (f"{self.product}: wrote {self.version_dir} from {images} "
                 f"({self.augmented_copies} augmented copies, {self.patches} patches, coreset {self.coreset}), "
                 f"threshold {self.threshold:.4f}{expectation}{self._one_golden_warning()}, {self.seconds:.2f} s"
-                f"{region}{outline}{self._pose_summary()}{squared}{structure}")
+                f"{region}{outline}{self._pose_summary()}{squared}{structure}{self._unlike_warning()}")
+
+    def _unlike_warning(self) -> str:
+        return "".join(f"; golden {name} is unlike the others: held out, it scores {ratio:.1f}x their median (a broken "
+                       "or wrong part among the goldens is learned as good: check it, and refit without it if it is "
+                       "not a good part)" for name, ratio in self.unlike_goldens)
 
     def _one_golden_warning(self) -> str:
         """With one golden there is no other good part to hold out: the threshold comes from the golden's own copies,
@@ -132,4 +140,12 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                        None if pose is None else pose.window, bank.manifest["structure"],
                        golden_input_shape(images, settings) if squares_frames(images, settings) else None,
                        None if pose is None else pose.axis_error, pose is not None and pose.registered,
-                       bank.manifest["calibration"]["method"])
+                       bank.manifest["calibration"]["method"], _unlike(bank.manifest["calibration"], paths))
+
+
+def _unlike(calibration: dict, paths: list[Path]) -> tuple[tuple[str, float], ...]:
+    """The goldens unlike the others, by file name; their hold-out scores are one per golden, in ``paths``' order,
+    where the goldens are the hold-out groups (K >= 2)."""
+    if calibration["groups"] != "golden images":
+        return ()
+    return tuple((paths[index].name, ratio) for index, ratio in unlike_goldens(calibration["holdout_scores"]))
