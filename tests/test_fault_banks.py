@@ -1,13 +1,17 @@
 """Broken banks dropped into the banks folder while the line runs: each is refused at hot reload
 (counted, logged, never unpickled) and the product keeps being served by its current bank; after a
-SIGKILL the restarted daemon serves the same version."""
+SIGKILL the restarted daemon serves the same version. A bank fitted with a broken part among its goldens is
+served, and its swap event names that golden."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from support.banks import BANK_DAMAGE, write_bank, write_damaged_bank
-from support.images import encode, json_part
+import cv2
+from support.banks import BANK_DAMAGE, FAST_SETTINGS, write_bank, write_damaged_bank
+from support.images import IMAGE_SIDE, encode, json_part
+
+from inspectd.detector.fit import fit_bank
 from support.line import IMAGE_TOPIC, PRODUCT, line_config
 
 
@@ -54,3 +58,22 @@ def test_sigkill_then_restart_serves_the_same_bank_version(
     second = start_daemon(config)
     assert second.metric("inspectd_bank_version", product=PRODUCT) == int(serving.name[1:])
     assert _inspect_one(client, "after-restart", golden_images[1])["bank_version"] == serving.name
+
+
+def test_a_swapped_bank_names_a_golden_unlike_the_others(
+        mqtt_broker, banks_dir: Path, golden_images, data_root: Path, start_daemon) -> None:
+    """Three good bottles and a broken one fitted together: the daemon serves the bank (the operator decides) and its
+    bank_swapped event names the broken golden (docs/calibration.md, "A golden unlike the others"); the first bank,
+    fitted from one golden, names none."""
+    daemon = start_daemon(line_config(mqtt_broker, banks_dir))
+    loaded = daemon.wait_for("bank_loaded", timeout_s=20)[0]
+    assert "unlike_goldens" not in loaded, loaded
+    broken_path = sorted((data_root / "mvtec_ad" / "bottle" / "test" / "broken_large").iterdir())[0]
+    broken = cv2.cvtColor(cv2.resize(cv2.imread(str(broken_path)), (IMAGE_SIDE, IMAGE_SIDE),
+                                     interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    bank = fit_bank([*golden_images[1:4], broken], FAST_SETTINGS)
+    bank.manifest["golden_files"] = ["good-1.png", "good-2.png", "good-3.png", "broken.png"]
+    version = write_bank(banks_dir, PRODUCT, bank).name
+    swapped = daemon.wait_for("bank_swapped", where=lambda e: e["version"] == version, timeout_s=30)[0]
+    assert [entry["golden"] for entry in swapped["unlike_goldens"]] == ["broken.png"], swapped
+    assert swapped["unlike_goldens"][0]["ratio"] >= 1.6  # measured 2.39 at these settings

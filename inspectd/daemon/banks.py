@@ -20,6 +20,7 @@ import numpy as np
 from inspectd.config.products import ProductConfig
 from inspectd.daemon.metrics import DaemonMetrics
 from inspectd.detector import BankStore, Detector, load_bank
+from inspectd.detector.calibration import named_unlike_goldens
 from inspectd.heap import release_freed_heap
 
 EventPublisher = Callable[[dict[str, Any]], None]
@@ -88,8 +89,18 @@ class ProductBank:
         self._metrics.bank_version.labels(self.product).set(int(version_dir.name[1:]))
         self._metrics.bank_size.labels(self.product).set(detector.bank.memory.shape[0])
         self._metrics.bank_expected_false_reject.labels(self.product).set(self._expected_false_reject(detector))
-        self._report("swapped" if previous else "loaded", version_dir, started, previous=previous)
+        self._report("swapped" if previous else "loaded", version_dir, started, previous=previous,
+                     **self._unlike_goldens(detector.bank.manifest))
         return True
+
+    @staticmethod
+    def _unlike_goldens(manifest: dict) -> dict:
+        """``unlike_goldens`` for the event where a golden is unlike the others (docs/calibration.md): a broken or
+        wrong part among the goldens, which the bank learned as good; nothing otherwise."""
+        unlike = named_unlike_goldens(manifest.get("calibration", {}), manifest.get("golden_files"))
+        if not unlike:
+            return {}
+        return {"unlike_goldens": [{"golden": name, "ratio": round(ratio, 2)} for name, ratio in unlike]}
 
     def _expected_false_reject(self, detector: Detector) -> float:
         """The bank's own estimate (docs/calibration.md); NaN without one (one golden, after feedback, banks

@@ -99,3 +99,13 @@ def unlike_goldens(holdout_scores: np.ndarray) -> list[tuple[int, float]]:
         return []
     ratios = [float(scores[i] / max(np.median(np.delete(scores, i)), 1e-12)) for i in range(len(scores))]
     return [(i, ratio) for i, ratio in enumerate(ratios) if ratio >= UNLIKE_GOLDEN_RATIO]
+
+
+def named_unlike_goldens(calibration: dict, names: list[str] | None) -> list[tuple[str, float]]:
+    """(name, ratio) of each golden ``unlike_goldens`` finds in a manifest's ``calibration``, whose hold-out scores are
+    one per golden in the goldens' order where the goldens are the hold-out groups (K >= 2); ``names``: the goldens'
+    file names (the manifest's ``golden_files``), else "golden N" counted from 1."""
+    if calibration.get("groups") != "golden images":
+        return []
+    return [(names[index] if names and index < len(names) else f"golden {index + 1}", ratio)
+            for index, ratio in unlike_goldens(calibration["holdout_scores"])]

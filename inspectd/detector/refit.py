@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspectd.detector.bank import BankError, BankStore, validate_product
-from inspectd.detector.calibration import unlike_goldens
+from inspectd.detector.calibration import named_unlike_goldens
 from inspectd.detector.fit import fit_bank, golden_input_shape, squares_frames
 from inspectd.detector.pose import PoseAlignment, aligned_span
 from inspectd.detector.settings import WHOLE_FRAME, DetectorSettings
@@ -44,7 +44,7 @@ class RefitReport:
     pose_axis_error: float | None = None
     pose_registered: bool = False  # turned onto the first golden's pose by registration (a part that is not long)
     calibration_method: str = "leave-one-group-out"  # the manifest's calibration method (detector/fit.py)
-    # (file name, hold-out score over the others' median) of each golden unlike the others (calibration.unlike_goldens)
+    # (file name, hold-out score over the others' median) of each golden unlike the others (calibration.py)
     unlike_goldens: tuple[tuple[str, float], ...] = ()
 
     def summary(self) -> str:
@@ -130,6 +130,7 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
     images = [read_rgb(path) for path in paths]
     settings = settings or DetectorSettings()
     bank = fit_bank(images, settings, progress=progress)
+    bank.manifest["golden_files"] = [path.name for path in paths]  # which images, beside golden_sha256
     version_dir = BankStore(banks_dir).write(product, bank)
     counts = bank.manifest["counts"]
     pose = None if bank.manifest["pose"] is None else PoseAlignment.from_dict(bank.manifest["pose"])
@@ -140,12 +141,5 @@ def refit_product(product: str, golden_dir: Path, banks_dir: Path,
                        None if pose is None else pose.window, bank.manifest["structure"],
                        golden_input_shape(images, settings) if squares_frames(images, settings) else None,
                        None if pose is None else pose.axis_error, pose is not None and pose.registered,
-                       bank.manifest["calibration"]["method"], _unlike(bank.manifest["calibration"], paths))
-
-
-def _unlike(calibration: dict, paths: list[Path]) -> tuple[tuple[str, float], ...]:
-    """The goldens unlike the others, by file name; their hold-out scores are one per golden, in ``paths``' order,
-    where the goldens are the hold-out groups (K >= 2)."""
-    if calibration["groups"] != "golden images":
-        return ()
-    return tuple((paths[index].name, ratio) for index, ratio in unlike_goldens(calibration["holdout_scores"]))
+                       bank.manifest["calibration"]["method"],
+                       tuple(named_unlike_goldens(bank.manifest["calibration"], bank.manifest["golden_files"])))
