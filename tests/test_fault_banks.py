@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 from support.banks import BANK_DAMAGE, FAST_SETTINGS, write_bank, write_damaged_bank
-from support.images import IMAGE_SIDE, encode, json_part
+from support.images import encode, json_part, part_images
+from support.line import IMAGE_TOPIC, PRODUCT, line_config
 
 from inspectd.detector.fit import fit_bank
-from support.line import IMAGE_TOPIC, PRODUCT, line_config
 
 
 def _inspect_one(client, part_id: str, image) -> dict:
@@ -68,12 +67,10 @@ def test_a_swapped_bank_names_a_golden_unlike_the_others(
     daemon = start_daemon(line_config(mqtt_broker, banks_dir))
     loaded = daemon.wait_for("bank_loaded", timeout_s=20)[0]
     assert "unlike_goldens" not in loaded, loaded
-    broken_path = sorted((data_root / "mvtec_ad" / "bottle" / "test" / "broken_large").iterdir())[0]
-    broken = cv2.cvtColor(cv2.resize(cv2.imread(str(broken_path)), (IMAGE_SIDE, IMAGE_SIDE),
-                                     interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
-    bank = fit_bank([*golden_images[1:4], broken], FAST_SETTINGS)
+    broken = part_images(data_root, 1, folder="test/broken_large")
+    bank = fit_bank([*golden_images[1:4], *broken], FAST_SETTINGS)
     bank.manifest["golden_files"] = ["good-1.png", "good-2.png", "good-3.png", "broken.png"]
     version = write_bank(banks_dir, PRODUCT, bank).name
     swapped = daemon.wait_for("bank_swapped", where=lambda e: e["version"] == version, timeout_s=30)[0]
     assert [entry["golden"] for entry in swapped["unlike_goldens"]] == ["broken.png"], swapped
-    assert swapped["unlike_goldens"][0]["ratio"] >= 1.6  # measured 2.39 at these settings
+    assert swapped["unlike_goldens"][0]["ratio"] >= 1.6  # measured 2.30 at these settings

@@ -17,8 +17,11 @@ from inspectd.progress import Progress, no_progress
 # What one golden's threshold did to good parts at the defaults, nine real categories (docs/results.md): calibrated on
 # its own turned copies, 0.365 rejected (0.00-0.96 by category and draw; 1 shot, seeds 0-2, docs/eval/graphcore.json);
 # calibrated on half-stride shifts where it has no turned copies, 0.976 (seed 0, docs/eval/ablation/no-rotations.json)
-ONE_GOLDEN_REJECTS = {"leave-one-group-out": "37 % of good parts rejected on average, 0-96 % by product and draw",
-                      "half-stride-shift": "98 % of good parts rejected"}
+ONE_GOLDEN_THRESHOLDS = {  # the manifest's calibration method -> (where the threshold came from, what it cost)
+    "leave-one-group-out": ("its own turned copies",
+                            "37 % of good parts rejected on average, 0-96 % by product and draw"),
+    "half-stride-shift": ("itself shifted by half a feature cell (no turned copies)", "98 % of good parts rejected"),
+}
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,9 @@ class RefitReport:
         which match it better than new parts do, so it says what that cost on real parts."""
         if self.images != 1:
             return ""
-        source = ("its own turned copies" if self.calibration_method == "leave-one-group-out" else
-                  "itself shifted by half a feature cell (no turned copies)")
+        source, cost = ONE_GOLDEN_THRESHOLDS[self.calibration_method]
         return (f" (one golden: the threshold comes from {source}, which match it better than new parts do; on nine "
-                f"real categories {ONE_GOLDEN_REJECTS[self.calibration_method]}: add goldens, about 24 % at 4, or "
-                "feed back good parts it rejects)")
+                f"real categories {cost}: add goldens, about 24 % at 4, or feed back good parts it rejects)")
 
     def _pose_summary(self) -> str:
         if self.pose_window is None:

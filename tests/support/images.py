@@ -13,17 +13,19 @@ IMAGE_SIDE = 96
 """Pixels per side of every test image: small keeps the detector fast on two shared cores."""
 
 
-def part_images(data_root: Path, count: int, category: str = "mvtec_ad/bottle") -> list[np.ndarray]:
-    """``count`` good training images of a category, RGB uint8, resized to IMAGE_SIDE."""
-    paths = sorted((data_root / category / "train" / "good").glob("*.png"))
-    paths = paths or sorted((data_root / category / "train" / "good").glob("*.jpg"))
+def part_images(data_root: Path, count: int, category: str = "mvtec_ad/bottle",
+                folder: str = "train/good") -> list[np.ndarray]:
+    """The first ``count`` images of a category's ``folder`` (good training images by default), RGB uint8, resized
+    to IMAGE_SIDE."""
+    paths = sorted((data_root / category / folder).glob("*.png"))
+    paths = paths or sorted((data_root / category / folder).glob("*.jpg"))
     images = []
     for path in paths[:count]:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         images.append(cv2.cvtColor(cv2.resize(image, (IMAGE_SIDE, IMAGE_SIDE), interpolation=cv2.INTER_AREA),
                                    cv2.COLOR_BGR2RGB))
     if len(images) < count:
-        raise FileNotFoundError(f"only {len(images)} images under {data_root / category}")
+        raise FileNotFoundError(f"only {len(images)} images under {data_root / category / folder}")
     return images
 
 
