@@ -146,7 +146,7 @@ def _measure(points: torch.Tensor, norms: torch.Tensor, nearest: torch.Tensor, m
                 continue
             # |row|^2 is the same for all of a row's centres: added after the minimum
             group = torch.addmm(centre_norms[first:][None], row_points[start:end], centre_points[first:].T,
-                                alpha=-2.0).min(1).values
+                                alpha=-2.0).amin(1)
             torch.minimum(distance[start:end], group.add_(row_norms[start:end]), out=distance[start:end])
         nearest[rows] = distance
     measured[block.numpy()] = len(chosen)
