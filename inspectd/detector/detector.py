@@ -116,11 +116,15 @@ class Detector:
     def framed(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None]:
         """RGB uint8 frames of any size -> (the frames at ``frame_shape``, the backbone's inputs, and where the
         pose alignment placed each crop [B, 2, 3]; None without one: the inputs are the frames)."""
-        frames = [resize_to(image, self.frame_shape) for image in images]
-        if self.pose is None:
+        frames, placements = self.placed(images)
+        if placements is None:
             return frames, frames, None
-        placements = self.pose.placements(frames)
         return frames, self.pose.crops(images, placements), placements
+
+    def placed(self, images: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """``framed`` without the crops: (the frames at ``frame_shape``, where the pose alignment places each crop)."""
+        frames = [resize_to(image, self.frame_shape) for image in images]
+        return frames, None if self.pose is None else self.pose.placements(frames)
 
     def frame_side(self) -> int:
         """The longest side a frame needs so that the backbone's input is not made from upscaled pixels."""

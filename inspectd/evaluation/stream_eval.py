@@ -159,15 +159,15 @@ def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed:
         return framed([brighten(image, gain) for image in images])[1]
 
     def cells(images: list[np.ndarray]) -> np.ndarray:
-        """The scored cells of images: from where their crops are placed alone, no features needed."""
-        return detector.pose.cells_on_frame(detector.framed(images)[2], test_features.shape[1:3])
+        """The scored cells of images: from where their crops are placed alone, no crops or features needed."""
+        return detector.pose.cells_on_frame(detector.placed(images)[1], test_features.shape[1:3])
 
     test_frames, test_features, test_cells = framed(run.category.test_images)
     return DrawView(detector.bank, undrawn(run, drawn),
                     lambda paths, gain: features([read_rgb(p) for p in paths], gain),
                     lambda indices, gain: test_features[indices] if gain == 1.0 else features(
                         [run.category.test_images[i] for i in indices], gain),
-                    lambda paths: detector.framed([read_rgb(p) for p in paths])[0], test_frames,
+                    lambda paths: detector.placed([read_rgb(p) for p in paths])[0], test_frames,
                     lambda paths: cells([read_rgb(p) for p in paths]), test_cells)
 
 
