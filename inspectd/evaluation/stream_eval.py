@@ -27,6 +27,7 @@ from inspectd.detector.bank import Bank
 from inspectd.detector.detector import Detector
 from inspectd.detector.drift import DriftRule, DriftWatch
 from inspectd.detector.embedder import embed
+from inspectd.detector.features import resize_to
 from inspectd.detector.scoring import rejected
 from inspectd.detector.fit import fit_bank, golden_outline
 from inspectd.detector.pose import fit_pose
@@ -167,7 +168,7 @@ def aligned_view(run: FeedbackRun, settings: DetectorSettings, shots: int, seed:
                     lambda paths, gain: features([read_rgb(p) for p in paths], gain),
                     lambda indices, gain: test_features[indices] if gain == 1.0 else features(
                         [run.category.test_images[i] for i in indices], gain),
-                    lambda paths: detector.placed([read_rgb(p) for p in paths])[0], test_frames,
+                    lambda paths: [resize_to(read_rgb(p), detector.frame_shape) for p in paths], test_frames,
                     lambda paths: cells([read_rgb(p) for p in paths]), test_cells)
 
 
