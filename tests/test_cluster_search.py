@@ -76,9 +76,9 @@ class CountingIndex(ClusteredIndex):
 
     distances = 0
 
-    def _search_rows(self, queries, norms, patches, start, end, best, nearest, blocked) -> None:
+    def _search_rows(self, queries, norms, patches, start, end, best, nearest, blocked, first_pass) -> None:
         self.distances += len(patches) * (end - start)
-        super()._search_rows(queries, norms, patches, start, end, best, nearest, blocked)
+        super()._search_rows(queries, norms, patches, start, end, best, nearest, blocked, first_pass)
 
 
 def test_rows_nearer_a_clusters_centre_than_a_patch_can_reach_are_skipped(bank_and_features, monkeypatch) -> None:
